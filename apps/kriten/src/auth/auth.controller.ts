@@ -1,0 +1,37 @@
+import { Body, Controller, Get, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { AuthenticatedUser } from './authenticated-user';
+import { LocalAuthGuard } from './auth.guards';
+import { AuthService } from './auth.service';
+import { LoginDto, TokenDto } from './auth.dto';
+import { AuthenticatedOnly, CurrentUser, Public } from './permission.decorator';
+
+@ApiTags('auth')
+@Controller()
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('login')
+  @HttpCode(200)
+  @Public()
+  @UseGuards(LocalAuthGuard)
+  @ApiOperation({ summary: 'Log in with a username and password' })
+  @ApiOkResponse({ type: TokenDto })
+  @ApiUnauthorizedResponse({ description: 'Invalid username or password' })
+  login(
+    @Body() _credentials: LoginDto,
+    @CurrentUser() user: AuthenticatedUser,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<TokenDto> {
+    return this.auth.issueToken(user, response);
+  }
+
+  @Get('refresh')
+  @AuthenticatedOnly()
+  @ApiOperation({ summary: 'Exchange a valid token for a fresh one' })
+  @ApiOkResponse({ type: TokenDto })
+  refresh(@CurrentUser() user: AuthenticatedUser, @Res({ passthrough: true }) response: Response): Promise<TokenDto> {
+    return this.auth.issueToken(user, response);
+  }
+}

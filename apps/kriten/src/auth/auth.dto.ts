@@ -1,0 +1,23 @@
+import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+
+export class LoginDto {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  username: string;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  password: string;
+
+  /** Where the user is defined; only `local` is available on this server. */
+  @IsOptional()
+  @IsIn(['local'])
+  provider?: string;
+}
+
+export class TokenDto {
+  /** A JWT to send as `Authorization: Bearer <token>`; the same value is set as the `token` cookie. */
+  token: string;
+}

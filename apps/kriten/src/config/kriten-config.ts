@@ -1,0 +1,155 @@
+import { availableParallelism } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+
+export type ExecutorKind = 'local' | 'kubernetes';
+export type DatabaseKind = 'sqlite' | 'mysql';
+export type LogFormat = 'text' | 'json';
+export type LogLevel = 'error' | 'warn' | 'log' | 'debug';
+
+/** A setting that does not parse; its message names the variable and the value. */
+export class ConfigError extends Error {}
+
+/** The server's settings, read once from the environment at start. */
+export class KritenConfig {
+  port: number;
+  dataDir: string;
+  databaseKind: DatabaseKind;
+  /** Connection URL for MySQL/MariaDB; sensitive because it may hold a password. */
+  databaseUrl?: string;
+  executor: ExecutorKind;
+  /** Sensitive: never logged. */
+  rootPassword?: string;
+  /** Sensitive: never logged. */
+  jwtSecret?: string;
+  jwtExpirySeconds: number;
+  /** Sensitive: 32 bytes as 64 hex characters or base64. Never logged. */
+  secretKey?: string;
+  namespace?: string;
+  jobsTtlSeconds: number;
+  maxConcurrentJobs: number;
+  maxOutputBytes: number;
+  maxBodyBytes: number;
+  repoRefreshSeconds: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  production: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the settings; throws ConfigError on the first invalid one. */
+export function loadConfig(env: Env): KritenConfig {
+  const config = new KritenConfig();
+
+  config.port = readInteger(env, 'PORT', 8080, 0, 65535);
+  config.dataDir = readDataDir(env);
+  Object.assign(config, readDatabase(env));
+  config.executor = readChoice(env, 'KRITEN_EXECUTOR', ['local', 'kubernetes'], 'local');
+  config.rootPassword = readOptional(env, 'KRITEN_ROOT_PASSWORD');
+  config.jwtSecret = readOptional(env, 'KRITEN_JWT_SECRET');
+  config.jwtExpirySeconds = readInteger(env, 'KRITEN_JWT_EXPIRY_SECONDS', 3600, 60, 31_536_000);
+  config.secretKey = readSecretKey(env);
+  config.namespace = readOptional(env, 'KRITEN_NAMESPACE');
+  config.jobsTtlSeconds = readInteger(env, 'KRITEN_JOBS_TTL_SECONDS', 3600, 0, 31_536_000);
+  config.maxConcurrentJobs = readInteger(
+    env,
+    'KRITEN_MAX_CONCURRENT_JOBS',
+    availableParallelism(),
+    1,
+    10_000,
+  );
+  config.maxOutputBytes = readInteger(env, 'KRITEN_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 1 << 30);
+  config.maxBodyBytes = readInteger(env, 'KRITEN_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024);
+  config.repoRefreshSeconds = readInteger(env, 'KRITEN_REPO_REFRESH_SECONDS', 2, 0, 86_400);
+  config.logLevel = readChoice(env, 'KRITEN_LOG_LEVEL', ['error', 'warn', 'log', 'debug'], 'log');
+  config.logFormat = readChoice(env, 'KRITEN_LOG_FORMAT', ['text', 'json'], 'text');
+  config.production = env.NODE_ENV === 'production';
+
+  if (config.production && !config.jwtSecret) {
+    throw new ConfigError(
+      'KRITEN_JWT_SECRET is missing: it is required when NODE_ENV=production, so that every replica signs tokens with the same key',
+    );
+  }
+  return config;
+}
+
+function invalid(name: string, value: string, expected: string): ConfigError {
+  return new ConfigError(`invalid ${name}='${value}': expected ${expected}`);
+}
+
+function readOptional(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = readOptional(env, name);
+  if (value === undefined) {
+    return fallback;
+  }
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw invalid(name, value, `an integer from ${min} to ${max}`);
+  }
+  return Number(value);
+}
+
+function readChoice<T extends string>(env: Env, name: string, choices: T[], fallback: T): T {
+  const value = readOptional(env, name);
+  if (value === undefined) {
+    return fallback;
+  }
+  if (!choices.includes(value as T)) {
+    throw invalid(name, value, `one of ${choices.join(', ')}`);
+  }
+  return value as T;
+}
+
+function readDataDir(env: Env): string {
+  const value = readOptional(env, 'KRITEN_DATA_DIR') ?? './data';
+  return isAbsolute(value) ? value : resolve(value);
+}
+
+function readDatabase(env: Env): Pick<KritenConfig, 'databaseKind' | 'databaseUrl'> {
+  const value = readOptional(env, 'KRITEN_DATABASE_URL');
+  if (value === undefined) {
+    return { databaseKind: 'sqlite' };
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('KRITEN_DATABASE_URL', redactUrl(value), 'a URL such as mysql://user:password@host:3306/kriten');
+  }
+  if ((url.protocol === 'mysql:' || url.protocol === 'mariadb:') && url.pathname.length > 1) {
+    return { databaseKind: 'mysql', databaseUrl: value };
+  }
+  throw invalid(
+    'KRITEN_DATABASE_URL',
+    redactUrl(value),
+    'mysql://user:password@host:3306/database (MySQL or MariaDB), or unset for the embedded SQLite database',
+  );
+}
+
+function readSecretKey(env: Env): string | undefined {
+  const value = readOptional(env, 'KRITEN_SECRET_KEY');
+  if (value !== undefined && decodeSecretKey(value) === undefined) {
+    throw new ConfigError(
+      'invalid KRITEN_SECRET_KEY: expected 32 bytes as 64 hex characters or as base64 (generate one with: openssl rand -hex 32)',
+    );
+  }
+  return value;
+}
+
+/** Decodes a 32-byte key given as hex or base64; undefined when it is neither. */
+export function decodeSecretKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) {
+    return Buffer.from(value, 'hex');
+  }
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.length === 32 ? bytes : undefined;
+}
+
+/** Replaces the password of a URL, so that it can appear in a message. */
+export function redactUrl(value: string): string {
+  return value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}

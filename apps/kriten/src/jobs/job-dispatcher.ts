@@ -1,0 +1,183 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { JOB_EXECUTOR, JobEventSink, JobExecutor, JobLaunch, JobOutcome } from '@kriten/executor';
+import { parseJsonResult } from '@kriten/results';
+import { KritenConfig } from '../config/kriten-config';
+import { RunnersService } from '../runners/runners.service';
+import { SecretsService } from '../secrets/secrets.service';
+import { mergeRunnerAndTaskSecrets } from '../secrets/secret-merge';
+import { DEFAULT_TIMEOUT_SECONDS } from '../tasks/tasks.service';
+import { TaskEntity } from '../tasks/task.entity';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { JobEntity } from './job.entity';
+import { JobWaiters } from './job-waiters';
+import { JobsRepository } from './jobs.repository';
+
+/**
+ * Runs queued jobs, at most KRITEN_MAX_CONCURRENT_JOBS at once, and records what the executor
+ * reports. Queued jobs live only in the database, so a restart loses none.
+ */
+@Injectable()
+export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(JobDispatcher.name);
+  private readonly active = new Set<string>();
+  private readonly cancelRequested = new Set<string>();
+  private draining: Promise<void> | undefined;
+  private wakeAgain = false;
+  private stopped = false;
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    @InjectRepository(TaskEntity) private readonly tasks: Repository<TaskEntity>,
+    private readonly runners: RunnersService,
+    private readonly secrets: SecretsService,
+    private readonly config: KritenConfig,
+    readonly waiters: JobWaiters,
+    @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const running = await this.jobs.findRunning();
+    if (running.length > 0) {
+      this.logger.warn(`${running.length} job(s) were running when the server last stopped; settling them`);
+      await this.executor.recoverUnfinished(
+        running.map((job) => ({ jobId: job.id, startedAt: job.startTime })),
+        this,
+      );
+    }
+    this.wake();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.executor.shutdown();
+  }
+
+  /** Starts queued jobs while slots are free; calls made while draining trigger one more pass. */
+  wake(): void {
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.draining = this.drain()
+      .catch((error: Error) => this.logger.error(`starting queued jobs failed: ${error.stack ?? error.message}`))
+      .finally(() => {
+        this.draining = undefined;
+        if (this.wakeAgain) {
+          this.wakeAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Cancels a job that this process launched; false when it is not running here. */
+  async cancelRunning(jobId: string): Promise<boolean> {
+    if (!this.active.has(jobId)) {
+      return false;
+    }
+    this.cancelRequested.add(jobId);
+    await this.executor.cancel(jobId);
+    return true;
+  }
+
+  async jobStarted(jobId: string, startedAt: Date): Promise<void> {
+    await this.jobs.markStarted(jobId, startedAt);
+    this.logger.log(`job ${jobId} started`);
+  }
+
+  async jobEnded(jobId: string, outcome: JobOutcome): Promise<void> {
+    const result = parseJsonResult(outcome.output);
+    const recorded = await this.jobs.finish(jobId, {
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      reason: outcome.reason ?? null,
+      completionTime: outcome.completedAt,
+      output: outcome.output,
+      truncated: outcome.outputTruncated,
+      jsonData: result.jsonText,
+      jsonError: result.jsonError,
+    });
+
+    this.active.delete(jobId);
+    this.cancelRequested.delete(jobId);
+    this.waiters.notifyEnded(jobId);
+    if (recorded) {
+      const detail = outcome.reason ? `: ${outcome.reason}` : '';
+      this.logger.log(`job ${jobId} ${outcome.status} with exit code ${outcome.exitCode ?? 'none'}${detail}`);
+    }
+    this.wake();
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      const free = this.config.maxConcurrentJobs - this.active.size;
+      if (free <= 0) {
+        return;
+      }
+      const ids = await this.jobs.nextQueued(free);
+      if (ids.length === 0) {
+        return;
+      }
+      for (const id of ids) {
+        if (await this.jobs.claim(id)) {
+          this.active.add(id);
+          void this.launch(id);
+        }
+      }
+    }
+  }
+
+  private async launch(jobId: string): Promise<void> {
+    try {
+      const launch = await this.buildLaunch(jobId);
+      if (typeof launch === 'string') {
+        await this.jobEnded(jobId, failure(launch));
+        return;
+      }
+      await this.executor.launch(launch, this);
+      if (this.cancelRequested.has(jobId)) {
+        await this.executor.cancel(jobId);
+      }
+    } catch (error) {
+      this.logger.error(`job ${jobId} could not be launched: ${(error as Error).stack ?? String(error)}`);
+      await this.jobEnded(jobId, failure(`launch failed: ${(error as Error).message}`));
+    }
+  }
+
+  /** Gathers what the executor needs; returns a failure reason when the task or runner is gone. */
+  private async buildLaunch(jobId: string): Promise<JobLaunch | string> {
+    const job = (await this.jobs.findById(jobId)) as JobEntity;
+    const task = await this.tasks.findOneBy({ name: job.task });
+    if (!task) {
+      return `task '${job.task}' was deleted before the job started`;
+    }
+    const runner = await this.runners.load(task.runner).catch(() => undefined);
+    if (!runner) {
+      return `runner '${task.runner}' was deleted before the job started`;
+    }
+
+    const [runnerSecrets, taskSecrets, gitToken] = await Promise.all([
+      this.secrets.read('runner', runner.name),
+      this.secrets.read('task', task.name),
+      this.runners.readGitToken(runner.name),
+    ]);
+    return {
+      jobId,
+      taskName: task.name,
+      runnerName: runner.name,
+      owner: job.owner,
+      command: task.command,
+      gitUrl: runner.gitUrl,
+      branch: runner.branch,
+      image: runner.image,
+      gitToken,
+      secrets: mergeRunnerAndTaskSecrets(runnerSecrets, taskSecrets),
+      extraVars: job.extraVars ?? undefined,
+      timeoutSeconds: task.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    };
+  }
+}
+
+function failure(reason: string): JobOutcome {
+  return { status: 'failed', exitCode: null, output: '', outputTruncated: false, reason, completedAt: new Date() };
+}

@@ -1,0 +1,83 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import type { JobStatus } from './job.entity';
+
+const STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+
+export class ListJobsQueryDto {
+  /** Only jobs of this task. */
+  @IsOptional()
+  @IsString()
+  task?: string;
+
+  @IsOptional()
+  @IsIn(STATUSES)
+  @ApiPropertyOptional({ enum: STATUSES })
+  status?: JobStatus;
+
+  /** Only jobs started by this user. */
+  @IsOptional()
+  @IsString()
+  owner?: string;
+
+  /** Page size, 1 to 1000. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+/** A job as listed: its state without its output. */
+export class JobSummaryDto {
+  id: string;
+  task: string;
+  runner: string;
+  owner: string;
+  @ApiProperty({ enum: STATUSES })
+  status: JobStatus;
+  /** When the job was accepted (RFC 3339). */
+  created_time: string;
+  /** When its process started (RFC 3339); null while queued. */
+  @ApiProperty({ type: String, nullable: true })
+  start_time: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  completion_time: string | null;
+  /** 1 when the job failed or was cancelled, as Kriten counts failed pods. */
+  failed: number;
+  /** 1 when the job succeeded. */
+  completed: number;
+  @ApiProperty({ type: Number, nullable: true })
+  exit_code: number | null;
+  /** Why the job failed or was cancelled, when the exit code alone does not say it. */
+  @ApiProperty({ type: String, nullable: true })
+  reason: string | null;
+}
+
+/** A job with its output and result. */
+export class JobDto extends JobSummaryDto {
+  /** Combined stdout and stderr; empty until the job ends. */
+  stdout: string;
+  /** True when the output exceeded the stored maximum and its middle was left out. */
+  stdout_truncated: boolean;
+  /** Problem with the text between the ^JSON markers, if it was not valid JSON. */
+  @ApiProperty({ type: String, nullable: true })
+  json_error: string | null;
+  /** The JSON the job printed between two lines `^JSON`, exactly as printed; null without markers. */
+  @ApiProperty({ nullable: true, description: 'Any JSON value' })
+  json_data: unknown;
+}
+
+/** Returned by a launch that does not wait for the job. */
+export class JobCreatedDto {
+  id: string;
+  msg: string;
+}

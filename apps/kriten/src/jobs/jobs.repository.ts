@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+import { FINISHED_JOB_STATUSES, JobEntity, JobOutputEntity, JobStatus } from './job.entity';
+
+const UNFINISHED: JobStatus[] = ['queued', 'running'];
+
+export interface JobFilter {
+  task?: string;
+  status?: JobStatus;
+  owner?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface JobEnd {
+  status: JobStatus;
+  exitCode: number | null;
+  reason: string | null;
+  completionTime: Date;
+  output: string;
+  truncated: boolean;
+  jsonData: string | null;
+  jsonError: string | null;
+}
+
+/** Reads and writes job rows; every state change applies only to a job that is not finished yet. */
+@Injectable()
+export class JobsRepository {
+  constructor(
+    @InjectRepository(JobEntity) private readonly jobs: Repository<JobEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  insert(job: JobEntity): Promise<unknown> {
+    return this.jobs.insert(job);
+  }
+
+  findById(id: string): Promise<JobEntity | null> {
+    return this.jobs.findOneBy({ id });
+  }
+
+  findOutput(id: string): Promise<JobOutputEntity | null> {
+    return this.dataSource.getRepository(JobOutputEntity).findOneBy({ jobId: id });
+  }
+
+  /** Returns the task a job belongs to, or undefined when the job does not exist. */
+  async findTaskOfJob(id: string): Promise<string | undefined> {
+    const job = await this.jobs.findOne({ where: { id }, select: { task: true } });
+    return job?.task;
+  }
+
+  async list(filter: JobFilter): Promise<[JobEntity[], number]> {
+    const where = {
+      ...(filter.task !== undefined && { task: filter.task }),
+      ...(filter.status !== undefined && { status: filter.status }),
+      ...(filter.owner !== undefined && { owner: filter.owner }),
+    };
+    return this.jobs.findAndCount({
+      where,
+      select: { extraVars: false, id: true, task: true, runner: true, owner: true, ownerProvider: true, status: true, createdAt: true, startTime: true, completionTime: true, exitCode: true, reason: true },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: filter.limit,
+      skip: filter.offset,
+    });
+  }
+
+  /** Returns the ids of the oldest queued jobs. */
+  async nextQueued(count: number): Promise<string[]> {
+    const rows = await this.jobs.find({ where: { status: 'queued' }, select: { id: true }, order: { createdAt: 'ASC', id: 'ASC' }, take: count });
+    return rows.map((row) => row.id);
+  }
+
+  /** Moves a queued job to running; false when another caller got there first. */
+  async claim(id: string): Promise<boolean> {
+    const result = await this.jobs.update({ id, status: 'queued' }, { status: 'running' });
+    return result.affected === 1;
+  }
+
+  async markStarted(id: string, startTime: Date): Promise<void> {
+    await this.jobs.update({ id, status: In(UNFINISHED) }, { status: 'running', startTime });
+  }
+
+  /** Cancels a job still waiting in the queue; false when it is no longer queued. */
+  async cancelQueued(id: string, completionTime: Date): Promise<boolean> {
+    const result = await this.jobs.update({ id, status: 'queued' }, { status: 'cancelled', reason: 'cancelled before it started', completionTime });
+    return result.affected === 1;
+  }
+
+  /** Records how a job ended; false when it had already ended, so a terminal state is never overwritten. */
+  async finish(id: string, end: JobEnd): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await manager.getRepository(JobEntity).update(
+        { id, status: In(UNFINISHED) },
+        { status: end.status, exitCode: end.exitCode, reason: end.reason, completionTime: end.completionTime },
+      );
+      if (result.affected !== 1) {
+        return false;
+      }
+      await manager.getRepository(JobOutputEntity).insert({
+        jobId: id,
+        output: end.output,
+        truncated: end.truncated,
+        jsonData: end.jsonData,
+        jsonError: end.jsonError,
+      });
+      return true;
+    });
+  }
+
+  /** Returns the jobs recorded as running, for recovery at start. */
+  findRunning(): Promise<JobEntity[]> {
+    return this.jobs.find({ where: { status: 'running' }, select: { id: true, startTime: true } });
+  }
+
+  isFinished(status: JobStatus): boolean {
+    return FINISHED_JOB_STATUSES.includes(status);
+  }
+}

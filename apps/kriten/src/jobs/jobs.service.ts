@@ -1,0 +1,153 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { JOB_EXECUTOR, JobExecutor } from '@kriten/executor';
+import { randomInt } from 'node:crypto';
+import type { AuthenticatedUser } from '../auth/authenticated-user';
+import { DomainError, notFound } from '../common/domain-error';
+import { isDuplicateKeyError } from '../common/database-errors';
+import { describeSchemaErrors } from '../tasks/input-schema';
+import { DEFAULT_SYNC_TIMEOUT_SECONDS, TasksService } from '../tasks/tasks.service';
+import { JobCreatedDto, JobSummaryDto, ListJobsQueryDto } from './job.dto';
+import { JobEntity } from './job.entity';
+import { serializeJob, toJobSummary } from './job-mapper';
+import { JobDispatcher } from './job-dispatcher';
+import { JobsRepository } from './jobs.repository';
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const DEFAULT_PAGE_SIZE = 100;
+
+/** A launch's answer: the finished job as JSON text, or the id of a job still running. */
+export type LaunchResult = { finishedJob: string } | { accepted: JobCreatedDto };
+
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger(JobsService.name);
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly tasks: TasksService,
+    private readonly dispatcher: JobDispatcher,
+    @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
+  ) {}
+
+  /** Queues a job; a synchronous task waits for it up to the task's sync timeout. */
+  async launch(taskName: string, body: unknown, rawBody: string | undefined, caller: AuthenticatedUser): Promise<LaunchResult> {
+    const task = await this.tasks.load(taskName);
+    if (rawBody !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
+      throw new DomainError('invalid_input', 'request body must be a JSON object (or empty)');
+    }
+    if (task.schema !== null) {
+      const validate = this.tasks.schemas.compile(JSON.parse(task.schema));
+      if (!validate(body ?? {})) {
+        const problems = describeSchemaErrors(validate.errors);
+        throw new DomainError('schema_rejected', `input rejected by the schema of task '${task.name}': ${problems.join('; ')}`, problems);
+      }
+    }
+
+    const job = await this.insertQueued(task.name, task.runner, rawBody, caller);
+    const ended = task.synchronous
+      ? this.dispatcher.waiters.wait(job.id, (task.syncTimeoutSeconds ?? DEFAULT_SYNC_TIMEOUT_SECONDS) * 1000)
+      : undefined;
+    this.dispatcher.wake();
+    this.logger.log(`job ${job.id} of task '${task.name}' queued by '${caller.username}'`);
+
+    if (ended && (await ended)) {
+      return { finishedJob: await this.getSerialized(job.id) };
+    }
+    const msg = ended ? `job ${job.id} is still running: read it at GET /api/v1/jobs/${job.id}` : `job ${job.id} created`;
+    return { accepted: { id: job.id, msg } };
+  }
+
+  async list(query: ListJobsQueryDto): Promise<{ jobs: JobSummaryDto[]; total: number }> {
+    const [jobs, total] = await this.jobs.list({
+      task: query.task,
+      status: query.status,
+      owner: query.owner,
+      limit: query.limit ?? DEFAULT_PAGE_SIZE,
+      offset: query.offset ?? 0,
+    });
+    return { jobs: jobs.map(toJobSummary), total };
+  }
+
+  /** Returns the job as JSON text, with its result exactly as the job printed it. */
+  async getSerialized(id: string): Promise<string> {
+    const job = await this.load(id);
+    const output = this.jobs.isFinished(job.status) ? await this.jobs.findOutput(id) : null;
+    return serializeJob(job, output);
+  }
+
+  /** Returns the combined output: what was stored for a finished job, what is printed so far otherwise. */
+  async getLog(id: string): Promise<string> {
+    const job = await this.load(id);
+    if (this.jobs.isFinished(job.status)) {
+      return (await this.jobs.findOutput(id))?.output ?? '';
+    }
+    return (await this.executor.readLiveOutput(id)) ?? '';
+  }
+
+  async getSchema(taskName: string): Promise<Record<string, unknown>> {
+    return (await this.tasks.getSchema(taskName)) ?? {};
+  }
+
+  /** Cancels a queued or running job. */
+  async cancel(id: string): Promise<JobCreatedDto> {
+    const job = await this.load(id);
+    if (this.jobs.isFinished(job.status)) {
+      throw new DomainError('conflict', `job ${id} already ended with status ${job.status}: nothing to cancel`);
+    }
+
+    if (job.status === 'queued' && (await this.jobs.cancelQueued(id, new Date()))) {
+      this.dispatcher.waiters.notifyEnded(id);
+      this.logger.log(`job ${id} cancelled while queued`);
+      return { id, msg: `job ${id} cancelled` };
+    }
+    if (!(await this.dispatcher.cancelRunning(id))) {
+      throw new DomainError('conflict', `job ${id} is not running on this server and cannot be cancelled here`);
+    }
+    this.logger.log(`job ${id} cancelled while running`);
+    return { id, msg: `job ${id} cancelled` };
+  }
+
+  private async load(id: string): Promise<JobEntity> {
+    const job = await this.jobs.findById(id);
+    if (!job) {
+      throw notFound('job', id);
+    }
+    return job;
+  }
+
+  private async insertQueued(task: string, runner: string, rawBody: string | undefined, caller: AuthenticatedUser): Promise<JobEntity> {
+    for (let attempt = 0; ; attempt++) {
+      const job = Object.assign(new JobEntity(), {
+        id: `${task}-${randomSuffix()}`,
+        task,
+        runner,
+        owner: caller.username,
+        ownerProvider: caller.provider,
+        status: 'queued' as const,
+        createdAt: new Date(),
+        startTime: null,
+        completionTime: null,
+        exitCode: null,
+        reason: null,
+        extraVars: rawBody ?? null,
+      });
+      try {
+        await this.jobs.insert(job);
+        return job;
+      } catch (error) {
+        // 36^5 ids per task: a collision is rare, and a few fresh draws settle it.
+        if (!isDuplicateKeyError(error) || attempt >= 5) {
+          throw error;
+        }
+      }
+    }
+  }
+}
+
+function randomSuffix(): string {
+  let suffix = '';
+  for (let i = 0; i < 5; i++) {
+    suffix += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  }
+  return suffix;
+}

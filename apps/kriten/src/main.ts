@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { ConsoleLogger, LogLevel, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import cookieParser from 'cookie-parser';
+import { AppModule } from './app.module';
+import { installJsonBodyParser } from './common/body-parser';
+import { CaseInsensitiveBodyPipe } from './common/case-insensitive-body.pipe';
+import { DomainErrorFilter } from './common/domain-error.filter';
+import { ConfigError, KritenConfig, loadConfig } from './config/kriten-config';
+import { setUpSwagger } from './swagger';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug'];
+
+async function bootstrap(config: KritenConfig): Promise<void> {
+  const logger = new ConsoleLogger({
+    json: config.logFormat === 'json',
+    colors: config.logFormat === 'text' && process.stdout.isTTY,
+    logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+  });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+    logger,
+    bodyParser: false,
+    abortOnError: false,
+  });
+
+  app.setGlobalPrefix('api/v1');
+  app.use(cookieParser());
+  installJsonBodyParser(app.getHttpAdapter().getInstance(), config.maxBodyBytes);
+  app.useGlobalPipes(
+    new CaseInsensitiveBodyPipe(),
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+  );
+  app.useGlobalFilters(new DomainErrorFilter());
+  app.enableShutdownHooks();
+  setUpSwagger(app);
+
+  await app.listen(config.port, process.env.KRITEN_LISTEN_HOST ?? '0.0.0.0');
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.log(`Kriten listening on port ${port} with the ${config.executor} executor; API docs at /swagger`, 'Bootstrap');
+}
+
+function main(): void {
+  let config: KritenConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`kriten: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  bootstrap(config).catch((error: Error) => {
+    console.error(`kriten: start failed: ${error.message}`);
+    process.exit(1);
+  });
+}
+
+main();

@@ -1,0 +1,197 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DomainError, notFound } from '../common/domain-error';
+import { isDuplicateKeyError } from '../common/database-errors';
+import { MessageDto } from '../common/message.dto';
+import { RunnerEntity } from '../runners/runner.entity';
+import { SECRET_MASK, maskSecrets } from '../secrets/secret-merge';
+import { SecretsService, validateSecretMap } from '../secrets/secrets.service';
+import { InputSchemaCompiler, InputSchemaError } from './input-schema';
+import { CreateTaskDto, TaskDto, UpdateTaskDto } from './task.dto';
+import { TaskEntity } from './task.entity';
+
+export const DEFAULT_SYNC_TIMEOUT_SECONDS = 20;
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+
+@Injectable()
+export class TasksService {
+  private readonly logger = new Logger(TasksService.name);
+
+  constructor(
+    @InjectRepository(TaskEntity) private readonly tasks: Repository<TaskEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly secrets: SecretsService,
+    readonly schemas: InputSchemaCompiler,
+  ) {}
+
+  async list(): Promise<TaskDto[]> {
+    const tasks = await this.tasks.find({ order: { name: 'ASC' } });
+    return Promise.all(tasks.map((task) => this.toDto(task)));
+  }
+
+  async get(name: string): Promise<TaskDto> {
+    return this.toDto(await this.load(name));
+  }
+
+  async load(name: string, manager?: EntityManager): Promise<TaskEntity> {
+    const task = await (manager?.getRepository(TaskEntity) ?? this.tasks).findOneBy({ name });
+    if (!task) {
+      throw notFound('task', name);
+    }
+    return task;
+  }
+
+  async create(input: CreateTaskDto): Promise<TaskDto> {
+    const secret = input.secret === undefined ? {} : validateSecretMap('secret', input.secret);
+    const schema = input.schema === undefined ? null : this.checkSchema(input.schema);
+    if (await this.tasks.existsBy({ name: input.name })) {
+      throw new DomainError('conflict', `task '${input.name}' already exists`);
+    }
+
+    const task = this.tasks.create({
+      name: input.name,
+      runner: input.runner,
+      command: input.command,
+      synchronous: input.synchronous ?? false,
+      schema,
+      syncTimeoutSeconds: input.sync_timeout_seconds ?? null,
+      timeoutSeconds: input.timeout_seconds ?? null,
+    });
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        await this.requireRunner(input.runner, manager);
+        await manager.getRepository(TaskEntity).insert(task);
+        const initial = Object.fromEntries(Object.entries(secret).filter(([, value]) => value !== '' && value !== SECRET_MASK));
+        await this.secrets.replace('task', task.name, initial, manager);
+      });
+    } catch (error) {
+      throw isDuplicateKeyError(error) ? new DomainError('conflict', `task '${input.name}' already exists`) : error;
+    }
+
+    this.logger.log(`task '${task.name}' created on runner '${task.runner}'`);
+    return this.get(task.name);
+  }
+
+  async update(name: string, input: UpdateTaskDto): Promise<TaskDto> {
+    if (input.name !== undefined && input.name !== name) {
+      throw new DomainError('invalid_input', `name '${input.name}' differs from the task in the path '${name}': tasks cannot be renamed`);
+    }
+    const secret = input.secret === undefined ? undefined : validateSecretMap('secret', input.secret);
+    const schema = input.schema === undefined || input.schema === null ? input.schema : this.checkSchema(input.schema);
+
+    await this.dataSource.transaction(async (manager) => {
+      const task = await this.load(name, manager);
+      if (input.runner !== undefined) {
+        await this.requireRunner(input.runner, manager);
+        task.runner = input.runner;
+      }
+      task.command = input.command ?? task.command;
+      task.synchronous = input.synchronous ?? task.synchronous;
+      task.schema = schema === undefined ? task.schema : schema;
+      task.syncTimeoutSeconds = input.sync_timeout_seconds ?? task.syncTimeoutSeconds;
+      task.timeoutSeconds = input.timeout_seconds ?? task.timeoutSeconds;
+      await manager.getRepository(TaskEntity).save(task);
+      if (secret) {
+        await this.secrets.merge('task', name, secret, manager);
+      }
+    });
+
+    this.logger.log(`task '${name}' updated`);
+    return this.get(name);
+  }
+
+  async delete(name: string): Promise<MessageDto> {
+    await this.dataSource.transaction(async (manager) => {
+      await this.load(name, manager);
+      await this.secrets.deleteAll('task', name, manager);
+      await manager.getRepository(TaskEntity).delete({ name });
+    });
+    this.logger.log(`task '${name}' deleted`);
+    return { msg: `task '${name}' deleted` };
+  }
+
+  async getSchema(name: string): Promise<Record<string, unknown> | null> {
+    const task = await this.load(name);
+    return task.schema === null ? null : (JSON.parse(task.schema) as Record<string, unknown>);
+  }
+
+  async setSchema(name: string, schema: unknown): Promise<Record<string, unknown>> {
+    const text = this.checkSchema(schema);
+    const result = await this.tasks.update({ name }, { schema: text });
+    if (!result.affected) {
+      throw notFound('task', name);
+    }
+    this.logger.log(`schema of task '${name}' set`);
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+
+  async deleteSchema(name: string): Promise<MessageDto> {
+    const result = await this.tasks.update({ name }, { schema: null });
+    if (!result.affected) {
+      throw notFound('task', name);
+    }
+    this.logger.log(`schema of task '${name}' deleted`);
+    return { msg: `schema of task '${name}' deleted` };
+  }
+
+  async getSecret(name: string): Promise<Record<string, string>> {
+    await this.load(name);
+    return maskKeys(await this.secrets.keys('task', name));
+  }
+
+  async postSecret(name: string, posted: unknown): Promise<Record<string, string>> {
+    const secret = validateSecretMap('secret', posted ?? {});
+    await this.dataSource.transaction(async (manager) => {
+      await this.load(name, manager);
+      await this.secrets.merge('task', name, secret, manager);
+    });
+    this.logger.log(`secrets of task '${name}' updated`);
+    return this.getSecret(name);
+  }
+
+  async deleteSecret(name: string): Promise<MessageDto> {
+    await this.dataSource.transaction(async (manager) => {
+      await this.load(name, manager);
+      await this.secrets.deleteAll('task', name, manager);
+    });
+    this.logger.log(`secrets of task '${name}' deleted`);
+    return { msg: `secrets of task '${name}' deleted` };
+  }
+
+  /** Compiles a schema to reject it now rather than at launch; returns it as JSON text. */
+  private checkSchema(schema: unknown): string {
+    try {
+      this.schemas.compile(schema);
+    } catch (error) {
+      if (error instanceof InputSchemaError) {
+        throw new DomainError('invalid_input', error.message);
+      }
+      throw error;
+    }
+    return JSON.stringify(schema);
+  }
+
+  private async requireRunner(runner: string, manager: EntityManager): Promise<void> {
+    if (!(await manager.getRepository(RunnerEntity).existsBy({ name: runner }))) {
+      throw new DomainError('invalid_input', `runner '${runner}' not found: create it first with POST /api/v1/runners`);
+    }
+  }
+
+  private async toDto(task: TaskEntity): Promise<TaskDto> {
+    return {
+      name: task.name,
+      runner: task.runner,
+      command: task.command,
+      synchronous: task.synchronous,
+      schema: task.schema === null ? null : (JSON.parse(task.schema) as Record<string, unknown>),
+      secret: maskKeys(await this.secrets.keys('task', task.name)),
+      sync_timeout_seconds: task.syncTimeoutSeconds ?? DEFAULT_SYNC_TIMEOUT_SECONDS,
+      timeout_seconds: task.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    };
+  }
+}
+
+function maskKeys(keys: string[]): Record<string, string> {
+  return maskSecrets(Object.fromEntries(keys.map((key) => [key, ''])));
+}

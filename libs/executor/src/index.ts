@@ -1,0 +1,2 @@
+export * from './job-executor';
+export * from './local';

@@ -1,0 +1,75 @@
+/** Everything an executor needs to run one job; the jobs service builds it from the database. */
+export interface JobLaunch {
+  /** Job id, `<task>-<5 lowercase alphanumerics>`. */
+  jobId: string;
+  taskName: string;
+  runnerName: string;
+  owner: string;
+  /** Shell command, run as `sh -c <command>` in the checkout. */
+  command: string;
+  gitUrl: string;
+  branch: string;
+  /** Container image of the runner; recorded, used only by the kubernetes executor. */
+  image: string;
+  /** Access token for the git remote, if the runner has one. */
+  gitToken?: string;
+  /** Runner secrets merged with task secrets, task keys winning. */
+  secrets: Record<string, string>;
+  /** Request body as JSON text, set as `EXTRA_VARS` when a body was given. */
+  extraVars?: string;
+  timeoutSeconds: number;
+}
+
+export type JobEndStatus = 'succeeded' | 'failed' | 'cancelled';
+
+/** How a job's process ended, with its combined output. */
+export interface JobOutcome {
+  status: JobEndStatus;
+  exitCode: number | null;
+  /** Combined stdout and stderr, already capped and decoded. */
+  output: string;
+  outputTruncated: boolean;
+  /** Why the job failed or was cancelled when the exit code alone does not say it. */
+  reason?: string;
+  completedAt: Date;
+}
+
+/** Receives state changes from an executor; the jobs service persists them idempotently. */
+export interface JobEventSink {
+  jobStarted(jobId: string, startedAt: Date): Promise<void>;
+  jobEnded(jobId: string, outcome: JobOutcome): Promise<void>;
+}
+
+/** A job the database still records as running when the server starts. */
+export interface UnfinishedJob {
+  jobId: string;
+  startedAt: Date | null;
+}
+
+/** Runs jobs somewhere: sandboxed processes on this host, or Kubernetes Jobs. */
+export interface JobExecutor {
+  readonly kind: 'local' | 'kubernetes';
+
+  /** Checks that the executor can run jobs; throws an error that says how to fix it otherwise. */
+  checkReady(): Promise<void>;
+
+  /** Starts a job and resolves once it has started; its end is reported through the sink. */
+  launch(job: JobLaunch, events: JobEventSink): Promise<void>;
+
+  /** Stops a job and its whole process tree; returns false when the executor is not running it. */
+  cancel(jobId: string): Promise<boolean>;
+
+  /** Returns the output a running job has printed so far, or undefined when it is not running here. */
+  readLiveOutput(jobId: string): Promise<string | undefined>;
+
+  /** Settles jobs left running by an earlier server process. */
+  recoverUnfinished(jobs: UnfinishedJob[], events: JobEventSink): Promise<void>;
+
+  /** Forgets any state kept for a runner, such as its repository mirror. */
+  forgetRunner(runnerName: string): Promise<void>;
+
+  /** Stops every running job and releases resources at shutdown. */
+  shutdown(): Promise<void>;
+}
+
+export const JOB_EXECUTOR = Symbol('JOB_EXECUTOR');

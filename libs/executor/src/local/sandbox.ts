@@ -1,0 +1,203 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { JobLaunch } from '../job-executor';
+
+/** Search path inside the sandbox; none of the server's own variables reach a job. */
+export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Folder where a job finds its secrets as files. */
+export const SECRET_MOUNT = '/etc/secret';
+
+/** Name under /etc where the sandbox binds the host's /etc. */
+const HOST_ETC_NAME = '.host';
+
+const ETC_REFRESH_MILLISECONDS = 60_000;
+
+/** Namespaces and process settings shared by every sandbox, including the readiness probe. */
+export const ISOLATION_ARGUMENTS = [
+  '--unshare-pid',
+  '--unshare-ipc',
+  '--unshare-uts',
+  '--die-with-parent',
+  '--new-session',
+  '--cap-drop',
+  'ALL',
+];
+
+/** An entry of the host's /etc and the target of the symlink that replaces it in a sandbox. */
+export interface EtcEntry {
+  name: string;
+  target: string;
+}
+
+/**
+ * The entries of the host's /etc, as symlinks for a sandbox. bwrap 0.8 cannot create
+ * /etc/secret on the read-only root, so a sandbox mounts a tmpfs on /etc, binds the real /etc
+ * read-only at /etc/.host and links every entry to it. A bind per entry would cost one mount
+ * per entry and job. A host symlink keeps its own target, because a relative target such as
+ * `../usr/lib/os-release` would resolve wrongly from inside /etc/.host.
+ */
+export class HostEtcListing {
+  private entries: EtcEntry[];
+  private readAt: number;
+  private refreshing = false;
+
+  /** Reads the listing synchronously, once, so that the first job needs no extra step. */
+  constructor(private readonly etcDir = '/etc') {
+    this.entries = readEtcSync(etcDir);
+    this.readAt = performance.now();
+  }
+
+  /** Returns the entries, re-reading them in the background when the listing is a minute old. */
+  current(): readonly EtcEntry[] {
+    const stale = performance.now() - this.readAt > ETC_REFRESH_MILLISECONDS;
+    if (stale && !this.refreshing) {
+      this.refreshing = true;
+      readEtc(this.etcDir)
+        .then((entries) => {
+          this.entries = entries;
+          this.readAt = performance.now();
+        })
+        .catch(() => {
+          // A failed re-read keeps the previous listing and is tried again a minute later.
+          this.readAt = performance.now();
+        })
+        .finally(() => {
+          this.refreshing = false;
+        });
+    }
+    return this.entries;
+  }
+}
+
+function isHiddenEtcEntry(name: string): boolean {
+  return name === HOST_ETC_NAME || name === 'secret';
+}
+
+// An entry that disappears between the listing and lstat is left out.
+
+function readEtcSync(etcDir: string): EtcEntry[] {
+  const entries: EtcEntry[] = [];
+  for (const name of readdirSync(etcDir)) {
+    const path = join(etcDir, name);
+    try {
+      const isLink = lstatSync(path).isSymbolicLink();
+      entries.push({ name, target: isLink ? readlinkSync(path) : `${HOST_ETC_NAME}/${name}` });
+    } catch {
+      continue;
+    }
+  }
+  return entries.filter((entry) => !isHiddenEtcEntry(entry.name));
+}
+
+async function readEtc(etcDir: string): Promise<EtcEntry[]> {
+  const entries: EtcEntry[] = [];
+  for (const name of await readdir(etcDir)) {
+    const path = join(etcDir, name);
+    try {
+      const isLink = (await lstat(path)).isSymbolicLink();
+      entries.push({ name, target: isLink ? await readlink(path) : `${HOST_ETC_NAME}/${name}` });
+    } catch {
+      continue;
+    }
+  }
+  return entries.filter((entry) => !isHiddenEtcEntry(entry.name));
+}
+
+/** The host paths a job's sandbox is built from. */
+export interface SandboxLayout {
+  /** The server's data directory, replaced by an empty tmpfs inside the sandbox. */
+  dataDir: string;
+  /** The job's writable working directory; the only part of dataDir that the job sees. */
+  checkoutDir: string;
+  /** Folder with one file per secret, mounted read-only at /etc/secret. */
+  secretDir: string;
+  etcEntries: readonly EtcEntry[];
+}
+
+/**
+ * Builds the bwrap arguments that run `/bin/sh -c command` in the checkout: a read-only host
+ * root, private /dev, /proc and /tmp, a read-only /etc with the secrets added, the data
+ * directory hidden except for the checkout, own PID, IPC and UTS namespaces and no capabilities.
+ */
+export function buildSandboxArguments(layout: SandboxLayout, command: string): string[] {
+  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+
+  args.push('--tmpfs', '/etc', '--ro-bind', '/etc', `/etc/${HOST_ETC_NAME}`);
+  for (const entry of layout.etcEntries) {
+    args.push('--symlink', entry.target, `/etc/${entry.name}`);
+  }
+  args.push('--ro-bind', layout.secretDir, SECRET_MOUNT, '--remount-ro', '/etc');
+
+  // bwrap reads bind sources from the host's tree, so the checkout can be bound after the
+  // tmpfs has hidden the rest of the data directory.
+  args.push('--tmpfs', layout.dataDir);
+  args.push('--bind', layout.checkoutDir, layout.checkoutDir, '--chdir', layout.checkoutDir);
+
+  args.push(...ISOLATION_ARGUMENTS, '--', '/bin/sh', '-c', command);
+  return args;
+}
+
+/**
+ * Builds a job's complete environment. Secrets may replace PATH, HOME and LANG, as they would
+ * in a Kubernetes pod, but never KRITEN_JOB_ID or EXTRA_VARS, which are set last.
+ */
+export function buildJobEnvironment(
+  job: Pick<JobLaunch, 'jobId' | 'secrets' | 'extraVars'>,
+): Record<string, string> {
+  // Without a prototype, a secret named __proto__ is stored as a plain variable.
+  const env: Record<string, string> = Object.create(null);
+  env.PATH = SANDBOX_PATH;
+  env.HOME = '/tmp';
+  env.LANG = 'C.UTF-8';
+  for (const [key, value] of Object.entries(job.secrets)) {
+    env[key] = value;
+  }
+
+  env.KRITEN_JOB_ID = job.jobId;
+  if (job.extraVars !== undefined) {
+    env.EXTRA_VARS = job.extraVars;
+  }
+  return env;
+}
+
+/**
+ * Starts bwrap as the leader of a new process group, with the job's environment passed
+ * directly (bwrap's --setenv would put secrets in its command line, which every user can read
+ * in /proc) and stdout and stderr both written to outputFd, so their interleaving is exact.
+ * Throws synchronously on invalid arguments, such as a NUL byte in a variable.
+ */
+export function spawnSandbox(
+  bwrapPath: string,
+  args: string[],
+  env: Record<string, string>,
+  outputFd: number,
+): ChildProcess {
+  return spawn(bwrapPath, args, {
+    env,
+    stdio: ['ignore', outputFd, outputFd],
+    detached: true,
+    cwd: '/',
+  });
+}
+
+/**
+ * Kills the sandbox's process group with SIGKILL. bwrap is the group leader, and its death
+ * ends the PID namespace (through --die-with-parent), which kills every process inside, even
+ * one that started a session of its own.
+ */
+export function killSandbox(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') {
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import { MigrationInterface, QueryRunner, Table, TableColumnOptions, TableIndex } from 'typeorm';
+
+/** Creates runners, tasks, secrets, users, jobs and job outputs; runs unchanged on SQLite and MySQL. */
+export class CreateCoreTables1764892800000 implements MigrationInterface {
+  name = 'CreateCoreTables1764892800000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const largeText = largeTextType(queryRunner);
+
+    await queryRunner.createTable(
+      new Table({
+        name: 'users',
+        columns: [
+          varchar('id', 36, { isPrimary: true }),
+          varchar('username', 255),
+          varchar('provider', 32),
+          varchar('password_hash', 255, { isNullable: true }),
+          { name: 'builtin', type: 'boolean', default: false },
+          { name: 'token_version', type: 'int', default: 0 },
+          timestamp('created_at'),
+          timestamp('updated_at'),
+        ],
+        uniques: [{ name: 'uq_users_username_provider', columnNames: ['username', 'provider'] }],
+      }),
+    );
+
+    await queryRunner.createTable(
+      new Table({
+        name: 'runners',
+        columns: [
+          varchar('name', 63, { isPrimary: true }),
+          varchar('image', 512),
+          varchar('git_url', 2048),
+          varchar('branch', 255),
+          timestamp('created_at'),
+          timestamp('updated_at'),
+        ],
+      }),
+    );
+
+    await queryRunner.createTable(
+      new Table({
+        name: 'tasks',
+        columns: [
+          varchar('name', 63, { isPrimary: true }),
+          varchar('runner', 63),
+          { name: 'command', type: 'text' },
+          { name: 'synchronous', type: 'boolean', default: false },
+          { name: 'schema', type: largeText, isNullable: true },
+          { name: 'sync_timeout_seconds', type: 'int', isNullable: true },
+          { name: 'timeout_seconds', type: 'int', isNullable: true },
+          timestamp('created_at'),
+          timestamp('updated_at'),
+        ],
+        foreignKeys: [
+          {
+            name: 'fk_tasks_runner',
+            columnNames: ['runner'],
+            referencedTableName: 'runners',
+            referencedColumnNames: ['name'],
+            onDelete: 'RESTRICT',
+          },
+        ],
+        indices: [{ name: 'idx_tasks_runner', columnNames: ['runner'] }],
+      }),
+    );
+
+    await queryRunner.createTable(
+      new Table({
+        name: 'secrets',
+        columns: [
+          varchar('owner_kind', 16, { isPrimary: true }),
+          varchar('owner_name', 63, { isPrimary: true }),
+          varchar('secret_key', 253, { isPrimary: true }),
+          { name: 'encrypted_value', type: largeText },
+        ],
+      }),
+    );
+
+    await queryRunner.createTable(
+      new Table({
+        name: 'jobs',
+        columns: [
+          varchar('id', 63, { isPrimary: true }),
+          varchar('task', 63),
+          varchar('runner', 63),
+          varchar('owner', 255),
+          varchar('owner_provider', 32),
+          varchar('status', 16),
+          timestamp('created_at'),
+          timestamp('start_time', { isNullable: true }),
+          timestamp('completion_time', { isNullable: true }),
+          { name: 'exit_code', type: 'int', isNullable: true },
+          varchar('reason', 1024, { isNullable: true }),
+          { name: 'extra_vars', type: largeText, isNullable: true },
+        ],
+      }),
+    );
+    for (const columns of [['created_at'], ['task', 'created_at'], ['owner', 'created_at'], ['status', 'created_at']]) {
+      const name = `idx_jobs_${columns[0] === 'created_at' ? 'created' : `${columns[0]}_created`}`;
+      await queryRunner.createIndex('jobs', new TableIndex({ name, columnNames: columns }));
+    }
+
+    await queryRunner.createTable(
+      new Table({
+        name: 'job_outputs',
+        columns: [
+          varchar('job_id', 63, { isPrimary: true }),
+          { name: 'output', type: largeText },
+          { name: 'truncated', type: 'boolean', default: false },
+          { name: 'json_data', type: largeText, isNullable: true },
+          varchar('json_error', 1024, { isNullable: true }),
+        ],
+        foreignKeys: [
+          {
+            name: 'fk_job_outputs_job',
+            columnNames: ['job_id'],
+            referencedTableName: 'jobs',
+            referencedColumnNames: ['id'],
+            onDelete: 'CASCADE',
+          },
+        ],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    for (const table of ['job_outputs', 'jobs', 'secrets', 'tasks', 'runners', 'users']) {
+      await queryRunner.dropTable(table);
+    }
+  }
+}
+
+/** MySQL's TEXT stops at 64 KiB; job output and schemas need more. */
+function largeTextType(queryRunner: QueryRunner): string {
+  return queryRunner.connection.options.type === 'mysql' ? 'longtext' : 'text';
+}
+
+function varchar(name: string, length: number, options: Partial<TableColumnOptions> = {}): TableColumnOptions {
+  return { name, type: 'varchar', length: String(length), ...options };
+}
+
+function timestamp(name: string, options: Partial<TableColumnOptions> = {}): TableColumnOptions {
+  return { name, type: 'datetime', precision: 3, ...options };
+}

@@ -1,0 +1,2 @@
+export * from './output-capture';
+export * from './result-parser';
