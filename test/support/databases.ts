@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createConnection } from 'mysql2/promise';
 
 /** A database an e2e suite runs against: SQLite always, MySQL/MariaDB when a URL is given. */
 export interface DatabaseTarget {
@@ -16,10 +17,9 @@ const sqlite: DatabaseTarget = {
 
 function mariadb(serverUrl: string): DatabaseTarget {
   const admin = async () => {
-    const mysql = await import('mysql2/promise');
     const url = new URL(serverUrl);
     url.pathname = '/';
-    return mysql.createConnection(url.toString());
+    return createConnection(url.toString());
   };
   return {
     name: 'mariadb',

@@ -15,7 +15,7 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug'];
 async function bootstrap(config: KritenConfig): Promise<void> {
   const logger = new ConsoleLogger({
     json: config.logFormat === 'json',
-    colors: config.logFormat === 'text' && process.stdout.isTTY,
+    colors: config.logFormat === 'text' && process.stdout.isTTY === true,
     logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
   });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {

@@ -124,7 +124,7 @@ export class RunnersService {
   }
 
   async postSecret(name: string, posted: unknown): Promise<Record<string, string>> {
-    const secret = validateSecretMap('secret', posted ?? {});
+    const secret = validateSecretMap('secret', posted === undefined ? {} : posted);
     await this.dataSource.transaction(async (manager) => {
       await this.load(name, manager);
       await this.secrets.merge('runner', name, secret, manager);

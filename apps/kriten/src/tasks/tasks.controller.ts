@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { RequirePermission } from '../auth/permission.decorator';
 import { MessageDto } from '../common/message.dto';
 import { CreateTaskDto, TaskDto, UpdateTaskDto } from './task.dto';
@@ -58,8 +59,10 @@ export class TasksController {
   @RequirePermission('tasks', 'read', { param: 'name' })
   @ApiOperation({ summary: "Get the task's input schema (null when it has none)" })
   @ApiOkResponse({ schema: { ...SCHEMA_OBJECT, nullable: true } })
-  getSchema(@Param('name') name: string): Promise<Record<string, unknown> | null> {
-    return this.tasks.getSchema(name);
+  async getSchema(@Param('name') name: string, @Res({ passthrough: true }) response: Response): Promise<string> {
+    // Nest sends an empty body for a null result, so the JSON text is written out instead.
+    response.type('application/json');
+    return JSON.stringify(await this.tasks.getSchema(name));
   }
 
   @Post(':name/schema')

@@ -6,6 +6,7 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const largeText = largeTextType(queryRunner);
+    const now = currentTimestampDefault(queryRunner);
 
     await queryRunner.createTable(
       new Table({
@@ -17,8 +18,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
           varchar('password_hash', 255, { isNullable: true }),
           { name: 'builtin', type: 'boolean', default: false },
           { name: 'token_version', type: 'int', default: 0 },
-          timestamp('created_at'),
-          timestamp('updated_at'),
+          timestamp('created_at', { default: now }),
+          timestamp('updated_at', { default: now }),
         ],
         uniques: [{ name: 'uq_users_username_provider', columnNames: ['username', 'provider'] }],
       }),
@@ -32,8 +33,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
           varchar('image', 512),
           varchar('git_url', 2048),
           varchar('branch', 255),
-          timestamp('created_at'),
-          timestamp('updated_at'),
+          timestamp('created_at', { default: now }),
+          timestamp('updated_at', { default: now }),
         ],
       }),
     );
@@ -49,8 +50,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
           { name: 'schema', type: largeText, isNullable: true },
           { name: 'sync_timeout_seconds', type: 'int', isNullable: true },
           { name: 'timeout_seconds', type: 'int', isNullable: true },
-          timestamp('created_at'),
-          timestamp('updated_at'),
+          timestamp('created_at', { default: now }),
+          timestamp('updated_at', { default: now }),
         ],
         foreignKeys: [
           {
@@ -134,6 +135,14 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
 /** MySQL's TEXT stops at 64 KiB; job output and schemas need more. */
 function largeTextType(queryRunner: QueryRunner): string {
   return queryRunner.connection.options.type === 'mysql' ? 'longtext' : 'text';
+}
+
+/**
+ * Default for the columns that TypeORM fills as create and update dates. Its MySQL inserts send
+ * DEFAULT for them, so the column needs one. On SQLite TypeORM writes datetime('now') itself.
+ */
+function currentTimestampDefault(queryRunner: QueryRunner): string | undefined {
+  return queryRunner.connection.options.type === 'mysql' ? 'CURRENT_TIMESTAMP(3)' : undefined;
 }
 
 function varchar(name: string, length: number, options: Partial<TableColumnOptions> = {}): TableColumnOptions {

@@ -1,0 +1,219 @@
+// Measures Kriten against baselines taken in the same run on the same machine:
+//   sync `echo ok` job latency      vs  starting the same bubblewrap sandbox directly
+//   async job launches per second   vs  authenticated GET /api/v1/tasks per second
+//   completed trivial jobs per second over a large batch, with none lost
+//   listing a page of jobs with a small and with a large history
+//   the server's peak resident memory
+// Usage: npm run bench [-- --jobs 10000 --latency-runs 200]
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
+const { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+
+const args = parseArguments(process.argv.slice(2), { jobs: 10_000, 'latency-runs': 200, 'rate-seconds': 5, concurrency: 16 });
+const ROOT_PASSWORD = 'bench-root-password';
+
+main().catch((error) => {
+  console.error(`bench failed: ${error.stack ?? error.message}`);
+  process.exit(1);
+});
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), 'kriten-bench-'));
+  const repository = createRepository(join(work, 'repo'));
+  const server = await startServer(join(work, 'data'));
+  const results = [];
+  try {
+    const api = new Api(server.baseUrl);
+    await api.login();
+    await api.send('POST', '/api/v1/runners', { name: 'bench', image: 'alpine', gitURL: `file://${repository}` });
+    await api.send('POST', '/api/v1/tasks', { name: 'echo-sync', runner: 'bench', command: 'echo ok', synchronous: true });
+    await api.send('POST', '/api/v1/tasks', { name: 'echo-async', runner: 'bench', command: 'echo ok' });
+
+    const floor = measureFloor(args['latency-runs']);
+    const latency = await measureSyncLatency(api, args['latency-runs']);
+    results.push(['sync echo job p50', ms(latency.p50), `floor p50 ${ms(floor.p50)}`, ratio(latency.p50 / floor.p50), 'at most 4x the floor', latency.p50 <= 4 * floor.p50]);
+    results.push(['sync echo job p99', ms(latency.p99), `floor p99 ${ms(floor.p99)}`, ratio(latency.p99 / floor.p99), '', null]);
+
+    const listSmall = await measureListing(api, 200);
+    const reads = await measureRate(() => api.send('GET', '/api/v1/tasks'), args['rate-seconds'], args.concurrency);
+    const accepts = await measureRate(() => api.send('POST', '/api/v1/jobs/echo-async', {}), args['rate-seconds'], args.concurrency);
+    results.push(['async launches accepted', `${reads.perSecond > 0 ? accepts.perSecond.toFixed(0) : 0}/s`, `GET /tasks ${reads.perSecond.toFixed(0)}/s`, ratio(accepts.perSecond / reads.perSecond), 'at least 0.5x the read', accepts.perSecond >= 0.5 * reads.perSecond]);
+    await waitForQueueToDrain(api);
+
+    const throughput = await measureThroughput(api, args.jobs, args.concurrency);
+    results.push(['completed trivial jobs', `${throughput.perSecond.toFixed(0)}/s`, `${throughput.succeeded}/${args.jobs} succeeded`, '', 'at least 100/s, none lost', throughput.perSecond >= 100 && throughput.succeeded === args.jobs]);
+
+    const listLarge = await measureListing(api, 200);
+    results.push(['GET /jobs?limit=50 p50', ms(listLarge.p50), `${ms(listSmall.p50)} with a short history`, ratio(listLarge.p50 / listSmall.p50), 'about flat', null]);
+
+    const peakRss = readPeakRss(server.pid);
+    results.push(['server peak RSS', `${(peakRss / 1024).toFixed(0)} MiB`, '', '', 'under 300 MB', peakRss * 1024 < 300e6]);
+  } finally {
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  printTable(results);
+}
+
+function createRepository(path) {
+  execFileSync('git', ['init', '--quiet', '--initial-branch=main', path]);
+  writeFileSync(join(path, 'run.sh'), '#!/bin/sh\necho ok\n');
+  chmodSync(join(path, 'run.sh'), 0o755);
+  execFileSync('git', ['-C', path, 'add', '.']);
+  execFileSync('git', ['-C', path, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '--quiet', '-m', 'bench']);
+  return path;
+}
+
+async function startServer(dataDir) {
+  const main = join(__dirname, '../dist/apps/kriten/src/main.js');
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH, PORT: '0', KRITEN_LISTEN_HOST: '127.0.0.1', KRITEN_DATA_DIR: dataDir, KRITEN_ROOT_PASSWORD: ROOT_PASSWORD, KRITEN_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const port = await new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on port (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
+  };
+}
+
+class Api {
+  constructor(baseUrl) {
+    this.baseUrl = baseUrl;
+    this.token = undefined;
+  }
+
+  async login() {
+    const body = await this.send('POST', '/api/v1/login', { username: 'root', password: ROOT_PASSWORD });
+    this.token = body.token;
+  }
+
+  async send(method, path, body) {
+    const headers = { 'content-type': 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const response = await fetch(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+    return { ...(text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : {}), headers: response.headers };
+  }
+}
+
+function measureFloor(runs) {
+  const durations = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    spawnSync('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', 'sh', '-c', 'echo ok']);
+    durations.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return percentiles(durations);
+}
+
+async function measureSyncLatency(api, runs) {
+  const durations = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    const job = await api.send('POST', '/api/v1/jobs/echo-sync');
+    durations.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (job.status !== 'succeeded') throw new Error(`sync job did not succeed: ${JSON.stringify(job)}`);
+  }
+  return percentiles(durations);
+}
+
+async function measureRate(request, seconds, concurrency) {
+  const deadline = Date.now() + seconds * 1000;
+  let count = 0;
+  const start = Date.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < deadline) {
+      await request();
+      count++;
+    }
+  }));
+  return { perSecond: count / ((Date.now() - start) / 1000) };
+}
+
+async function measureThroughput(api, jobs, concurrency) {
+  const start = Date.now();
+  let launched = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (launched < jobs) {
+      launched++;
+      await api.send('POST', '/api/v1/jobs/echo-async');
+    }
+  }));
+  await waitForQueueToDrain(api);
+  const seconds = (Date.now() - start) / 1000;
+  const succeeded = Number((await api.send('GET', '/api/v1/jobs?task=echo-async&status=succeeded&limit=1')).headers.get('x-total-count'));
+  const before = Number((await api.send('GET', '/api/v1/jobs?task=echo-async&limit=1')).headers.get('x-total-count'));
+  return { perSecond: jobs / seconds, succeeded: succeeded - (before - jobs) };
+}
+
+async function waitForQueueToDrain(api) {
+  for (;;) {
+    const queued = Number((await api.send('GET', '/api/v1/jobs?status=queued&limit=1')).headers.get('x-total-count'));
+    const running = Number((await api.send('GET', '/api/v1/jobs?status=running&limit=1')).headers.get('x-total-count'));
+    if (queued + running === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function measureListing(api, runs) {
+  const durations = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    await api.send('GET', '/api/v1/jobs?limit=50');
+    durations.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return percentiles(durations);
+}
+
+function readPeakRss(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]);
+}
+
+function percentiles(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (fraction) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+function ms(value) {
+  return `${value.toFixed(1)} ms`;
+}
+
+function ratio(value) {
+  return `${value.toFixed(2)}x`;
+}
+
+function printTable(rows) {
+  const header = ['measure', 'value', 'baseline', 'ratio', 'target', 'met'];
+  const lines = [header, ...rows.map((row) => row.map((cell, index) => (index === 5 ? (cell === null ? '' : cell ? 'yes' : 'NO') : String(cell))))];
+  const widths = header.map((_, column) => Math.max(...lines.map((line) => line[column].length)));
+  for (const line of lines) {
+    console.log(line.map((cell, column) => cell.padEnd(widths[column])).join('  '));
+  }
+}
+
+function parseArguments(argv, defaults) {
+  const parsed = { ...defaults };
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = argv[i].replace(/^--/, '');
+    if (!(name in defaults)) throw new Error(`unknown option --${name}; known: ${Object.keys(defaults).join(', ')}`);
+    parsed[name] = Number(argv[i + 1]);
+  }
+  return parsed;
+}
