@@ -146,6 +146,9 @@ async function measureRate(request, seconds, concurrency) {
 }
 
 async function measureThroughput(api, jobs, concurrency) {
+  const countSucceeded = async () =>
+    Number((await api.send('GET', '/api/v1/jobs?task=echo-async&status=succeeded&limit=1')).headers.get('x-total-count'));
+  const succeededBefore = await countSucceeded();
   const start = Date.now();
   let launched = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -156,9 +159,7 @@ async function measureThroughput(api, jobs, concurrency) {
   }));
   await waitForQueueToDrain(api);
   const seconds = (Date.now() - start) / 1000;
-  const succeeded = Number((await api.send('GET', '/api/v1/jobs?task=echo-async&status=succeeded&limit=1')).headers.get('x-total-count'));
-  const before = Number((await api.send('GET', '/api/v1/jobs?task=echo-async&limit=1')).headers.get('x-total-count'));
-  return { perSecond: jobs / seconds, succeeded: succeeded - (before - jobs) };
+  return { perSecond: jobs / seconds, succeeded: (await countSucceeded()) - succeededBefore };
 }
 
 async function waitForQueueToDrain(api) {

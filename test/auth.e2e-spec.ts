@@ -116,7 +116,7 @@ describe.each(databaseTargets())('auth on $name', (target: DatabaseTarget) => {
       expect(messageOf(response.body)).toContain('invalid username or password');
     });
 
-    it('username in other case is 401', async () => {
+    it('uppercase username is 401', async () => {
       const response = await api.post(
         '/api/v1/login',
         { username: 'ROOT', password: ROOT_PASSWORD },
@@ -212,7 +212,7 @@ describe.each(databaseTargets())('auth on $name', (target: DatabaseTarget) => {
       expect(Array.isArray(response.body)).toBe(true);
     });
 
-    it('token names root', async () => {
+    it('token claims name root', async () => {
       const claims = decodePayload(token);
 
       expect(claims.username).toBe('root');

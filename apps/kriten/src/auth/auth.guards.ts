@@ -89,6 +89,13 @@ export class PermissionGuard implements CanActivate {
 /** Runs the local strategy; missing fields are bad input, not failed authentication. */
 @Injectable()
 export class LocalAuthGuard extends AuthGuard('local') {
+  /** Renames login fields to their canonical spelling first, as every other body is. */
+  override canActivate(context: ExecutionContext) {
+    const request = context.switchToHttp().getRequest<Request>();
+    request.body = canonicalLoginFields(request.body);
+    return super.canActivate(context);
+  }
+
   override handleRequest<TUser>(error: unknown, user: TUser): TUser {
     if (error) {
       throw error;
@@ -98,4 +105,15 @@ export class LocalAuthGuard extends AuthGuard('local') {
     }
     return user;
   }
+}
+
+const LOGIN_FIELDS = ['username', 'password', 'provider'];
+
+function canonicalLoginFields(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return body;
+  }
+  return Object.fromEntries(
+    Object.entries(body).map(([field, value]) => [LOGIN_FIELDS.find((name) => name === field.toLowerCase()) ?? field, value]),
+  );
 }

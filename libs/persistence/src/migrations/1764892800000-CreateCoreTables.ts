@@ -8,7 +8,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
     const largeText = largeTextType(queryRunner);
     const now = currentTimestampDefault(queryRunner);
 
-    await queryRunner.createTable(
+    await createTable(
+      queryRunner,
       new Table({
         name: 'users',
         columns: [
@@ -25,7 +26,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
       }),
     );
 
-    await queryRunner.createTable(
+    await createTable(
+      queryRunner,
       new Table({
         name: 'runners',
         columns: [
@@ -39,7 +41,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
       }),
     );
 
-    await queryRunner.createTable(
+    await createTable(
+      queryRunner,
       new Table({
         name: 'tasks',
         columns: [
@@ -66,7 +69,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
       }),
     );
 
-    await queryRunner.createTable(
+    await createTable(
+      queryRunner,
       new Table({
         name: 'secrets',
         columns: [
@@ -78,7 +82,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
       }),
     );
 
-    await queryRunner.createTable(
+    await createTable(
+      queryRunner,
       new Table({
         name: 'jobs',
         columns: [
@@ -102,7 +107,8 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
       await queryRunner.createIndex('jobs', new TableIndex({ name, columnNames: columns }));
     }
 
-    await queryRunner.createTable(
+    await createTable(
+      queryRunner,
       new Table({
         name: 'job_outputs',
         columns: [
@@ -132,14 +138,28 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
   }
 }
 
+/**
+ * Creates a table, with a binary collation for its varchar columns on MySQL so that names, ids and
+ * secret keys compare byte for byte as on SQLite. A case-insensitive collation would make `TOKEN`
+ * and `token` one secret key and let `ROOT` log in as `root`.
+ */
+async function createTable(queryRunner: QueryRunner, table: Table): Promise<void> {
+  if (queryRunner.connection.options.type === 'mysql') {
+    for (const column of table.columns.filter((candidate) => candidate.type === 'varchar')) {
+      column.collation = 'utf8mb4_bin';
+    }
+  }
+  await queryRunner.createTable(table);
+}
+
 /** MySQL's TEXT stops at 64 KiB; job output and schemas need more. */
 function largeTextType(queryRunner: QueryRunner): string {
   return queryRunner.connection.options.type === 'mysql' ? 'longtext' : 'text';
 }
 
 /**
- * Default for the columns that TypeORM fills as create and update dates. Its MySQL inserts send
- * DEFAULT for them, so the column needs one. On SQLite TypeORM writes datetime('now') itself.
+ * Returns the default for create and update date columns. TypeORM's inserts on MySQL send DEFAULT
+ * for those columns, so they need one. On SQLite TypeORM writes datetime('now') into the insert.
  */
 function currentTimestampDefault(queryRunner: QueryRunner): string | undefined {
   return queryRunner.connection.options.type === 'mysql' ? 'CURRENT_TIMESTAMP(3)' : undefined;
