@@ -26,7 +26,9 @@ function mariadb(serverUrl: string): DatabaseTarget {
     async create() {
       const name = `kriten_e2e_${randomBytes(4).toString('hex')}`;
       const connection = await admin();
-      await connection.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+      await connection.query(
+        `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+      );
       await connection.end();
       const url = new URL(serverUrl);
       url.pathname = `/${name}`;

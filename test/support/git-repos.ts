@@ -30,7 +30,16 @@ export class GitRepository {
       }
     }
     this.git('add', '-A');
-    this.git('-c', 'user.name=Test', '-c', 'user.email=test@localhost', 'commit', '--quiet', '-m', message);
+    this.git(
+      '-c',
+      'user.name=Test',
+      '-c',
+      'user.email=test@localhost',
+      'commit',
+      '--quiet',
+      '-m',
+      message,
+    );
   }
 
   git(...args: string[]): string {

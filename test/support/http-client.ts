@@ -22,7 +22,11 @@ export class ApiClient {
     public token: string | null = null,
   ) {}
 
-  async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? this.token : options.token;
     if (token) {
@@ -37,7 +41,12 @@ export class ApiClient {
     const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
     const text = await response.text();
     const isJson = (response.headers.get('content-type') ?? '').includes('application/json');
-    return { status: response.status, headers: response.headers, text, body: isJson && text ? JSON.parse(text) : text };
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      body: isJson && text ? JSON.parse(text) : text,
+    };
   }
 
   get<T = any>(path: string, options?: RequestOptions) {

@@ -57,7 +57,12 @@ export class KritenServer {
     let output = '';
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`server did not start within ${options.startTimeoutMs ?? 30000} ms:\n${output}`)),
+        () =>
+          reject(
+            new Error(
+              `server did not start within ${options.startTimeoutMs ?? 30000} ms:\n${output}`,
+            ),
+          ),
         options.startTimeoutMs ?? 30_000,
       );
       const onData = (chunk: Buffer) => {
@@ -99,7 +104,9 @@ export class KritenServer {
 }
 
 /** Runs a server start that must fail, and returns its exit code and output. */
-export async function startExpectingFailure(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export async function startExpectingFailure(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kriten-e2e-'));
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: '0', KRITEN_DATA_DIR: dataDir, ...env },
@@ -108,7 +115,9 @@ export async function startExpectingFailure(env: Record<string, string>): Promis
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  const code = await new Promise<number | null>((resolve) =>
+    child.once('exit', (exitCode) => resolve(exitCode)),
+  );
   rmSync(dataDir, { recursive: true, force: true });
   return { code, output };
 }

@@ -14,7 +14,14 @@ import { TaskEntity } from './tasks/task.entity';
 import { TasksModule } from './tasks/tasks.module';
 import { UserEntity } from './users/user.entity';
 
-export const ENTITIES = [UserEntity, RunnerEntity, TaskEntity, SecretEntity, JobEntity, JobOutputEntity];
+export const ENTITIES = [
+  UserEntity,
+  RunnerEntity,
+  TaskEntity,
+  SecretEntity,
+  JobEntity,
+  JobOutputEntity,
+];
 
 @Module({})
 export class AppModule {
@@ -25,7 +32,10 @@ export class AppModule {
       imports: [
         ConfigModule.register(config),
         TypeOrmModule.forRoot(
-          buildDataSourceOptions({ kind: config.databaseKind, url: config.databaseUrl, dataDir: config.dataDir }, ENTITIES),
+          buildDataSourceOptions(
+            { kind: config.databaseKind, url: config.databaseUrl, dataDir: config.dataDir },
+            ENTITIES,
+          ),
         ),
         ExecutorModule,
         AuthModule,

@@ -38,7 +38,10 @@ async function bootstrap(config: KritenConfig): Promise<void> {
   await app.listen(config.port, process.env.KRITEN_LISTEN_HOST ?? '0.0.0.0');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.log(`Kriten listening on port ${port} with the ${config.executor} executor; API docs at /swagger`, 'Bootstrap');
+  logger.log(
+    `Kriten listening on port ${port} with the ${config.executor} executor; API docs at /swagger`,
+    'Bootstrap',
+  );
 }
 
 function main(): void {

@@ -8,7 +8,9 @@ export function setUpSwagger(app: INestApplication): void {
     app,
     new DocumentBuilder()
       .setTitle('Kriten')
-      .setDescription('Runs scripts from git repositories as authenticated REST endpoints, one isolated job per call.')
+      .setDescription(
+        'Runs scripts from git repositories as authenticated REST endpoints, one isolated job per call.',
+      )
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
       .addCookieAuth(TOKEN_COOKIE, { type: 'apiKey', in: 'cookie', name: TOKEN_COOKIE }, 'cookie')

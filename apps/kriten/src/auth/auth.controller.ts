@@ -31,7 +31,10 @@ export class AuthController {
   @AuthenticatedOnly()
   @ApiOperation({ summary: 'Exchange a valid token for a fresh one' })
   @ApiOkResponse({ type: TokenDto })
-  refresh(@CurrentUser() user: AuthenticatedUser, @Res({ passthrough: true }) response: Response): Promise<TokenDto> {
+  refresh(
+    @CurrentUser() user: AuthenticatedUser,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<TokenDto> {
     return this.auth.issueToken(user, response);
   }
 }

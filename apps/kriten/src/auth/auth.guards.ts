@@ -24,7 +24,12 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override canActivate(context: ExecutionContext) {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, [context.getHandler(), context.getClass()])) {
+    if (
+      this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, [
+        context.getHandler(),
+        context.getClass(),
+      ])
+    ) {
       return true;
     }
     return super.canActivate(context);
@@ -57,20 +62,32 @@ export class PermissionGuard implements CanActivate {
     }
 
     const request = context.switchToHttp().getRequest<Request & { user: AuthenticatedUser }>();
-    const requirement = this.reflector.get<PermissionRequirement | undefined>(PERMISSION_KEY, context.getHandler());
+    const requirement = this.reflector.get<PermissionRequirement | undefined>(
+      PERMISSION_KEY,
+      context.getHandler(),
+    );
     if (!requirement) {
-      throw new DomainError('forbidden', `route ${request.method} ${request.path} declares no permission, so it is closed`);
+      throw new DomainError(
+        'forbidden',
+        `route ${request.method} ${request.path} declares no permission, so it is closed`,
+      );
     }
 
     const id = await this.resolveId(requirement, request);
     if (!this.authorization.isAllowed(request.user, requirement.resource, requirement.access, id)) {
       const target = id === undefined ? requirement.resource : `${requirement.resource} '${id}'`;
-      throw new DomainError('forbidden', `user '${request.user.username}' has no ${requirement.access} access to ${target}`);
+      throw new DomainError(
+        'forbidden',
+        `user '${request.user.username}' has no ${requirement.access} access to ${target}`,
+      );
     }
     return true;
   }
 
-  private async resolveId(requirement: PermissionRequirement, request: Request): Promise<string | undefined> {
+  private async resolveId(
+    requirement: PermissionRequirement,
+    request: Request,
+  ): Promise<string | undefined> {
     if (!requirement.id) {
       return undefined;
     }
@@ -101,7 +118,10 @@ export class LocalAuthGuard extends AuthGuard('local') {
       throw error;
     }
     if (!user) {
-      throw new DomainError('invalid_input', 'username and password are required, as strings in a JSON body');
+      throw new DomainError(
+        'invalid_input',
+        'username and password are required, as strings in a JSON body',
+      );
     }
     return user;
   }
@@ -114,6 +134,9 @@ function canonicalLoginFields(body: unknown): unknown {
     return body;
   }
   return Object.fromEntries(
-    Object.entries(body).map(([field, value]) => [LOGIN_FIELDS.find((name) => name === field.toLowerCase()) ?? field, value]),
+    Object.entries(body).map(([field, value]) => [
+      LOGIN_FIELDS.find((name) => name === field.toLowerCase()) ?? field,
+      value,
+    ]),
   );
 }

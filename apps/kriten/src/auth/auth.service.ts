@@ -23,7 +23,12 @@ export class AuthService {
       throw new DomainError('unauthenticated', `user '${caller.username}' no longer exists`);
     }
 
-    const claims: TokenClaims = { sub: user.id, username: user.username, provider: user.provider, ver: user.tokenVersion };
+    const claims: TokenClaims = {
+      sub: user.id,
+      username: user.username,
+      provider: user.provider,
+      ver: user.tokenVersion,
+    };
     const token = await this.jwt.signAsync(claims);
     response.cookie(TOKEN_COOKIE, token, {
       httpOnly: true,

@@ -25,20 +25,40 @@ export function installJsonBodyParser(app: Express, maxBodyBytes: number): void 
 }
 
 function bodyErrorHandler(maxBodyBytes: number): ErrorRequestHandler {
-  return (error: { type?: string; status?: number; message?: string }, _request, response, next) => {
+  return (
+    error: { type?: string; status?: number; message?: string },
+    _request,
+    response,
+    next,
+  ) => {
     const [status, message] = describeBodyError(error, maxBodyBytes);
     if (status === undefined) {
       next(error);
       return;
     }
-    response.status(status).json({ statusCode: status, error: status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : 'Bad Request', message });
+    response.status(status).json({
+      statusCode: status,
+      error:
+        status === 413
+          ? 'Payload Too Large'
+          : status === 415
+            ? 'Unsupported Media Type'
+            : 'Bad Request',
+      message,
+    });
   };
 }
 
-function describeBodyError(error: { type?: string; message?: string }, maxBodyBytes: number): [number?, string?] {
+function describeBodyError(
+  error: { type?: string; message?: string },
+  maxBodyBytes: number,
+): [number?, string?] {
   switch (error.type) {
     case 'entity.too.large':
-      return [413, `request body is larger than the limit of ${maxBodyBytes} bytes (KRITEN_MAX_BODY_BYTES)`];
+      return [
+        413,
+        `request body is larger than the limit of ${maxBodyBytes} bytes (KRITEN_MAX_BODY_BYTES)`,
+      ];
     case 'entity.parse.failed':
       return [400, `request body is not valid JSON: ${error.message}`];
     case 'encoding.unsupported':

@@ -24,9 +24,15 @@ export class CaseInsensitiveBodyPipe implements PipeTransform {
     const canonical = this.canonicalNames(metadata.metatype);
     const renamed: Record<string, unknown> = {};
     for (const [field, fieldValue] of Object.entries(value)) {
-      const name = field in renamed || !canonical.has(field.toLowerCase()) ? field : canonical.get(field.toLowerCase())!;
+      const name =
+        field in renamed || !canonical.has(field.toLowerCase())
+          ? field
+          : canonical.get(field.toLowerCase())!;
       if (name in renamed) {
-        throw new DomainError('invalid_input', `field '${field}' is given twice (field names are case-insensitive)`);
+        throw new DomainError(
+          'invalid_input',
+          `field '${field}' is given twice (field names are case-insensitive)`,
+        );
       }
       renamed[name] = fieldValue;
     }

@@ -1,4 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DomainError, DomainErrorCode } from './domain-error';
 
@@ -16,7 +23,9 @@ export class DomainErrorFilter implements ExceptionFilter {
     if (status >= 500) {
       this.logger.error(`${request.method} ${request.path} failed: ${describe(exception)}`);
     } else {
-      this.logger.debug(`${request.method} ${request.path} rejected with ${status}: ${String(body.message)}`);
+      this.logger.debug(
+        `${request.method} ${request.path} rejected with ${status}: ${String(body.message)}`,
+      );
     }
     if (response.headersSent) {
       response.end();

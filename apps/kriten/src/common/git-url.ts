@@ -9,6 +9,7 @@ export function gitUrlProblem(value: unknown): string | null {
   if (value.length > 2048) {
     return 'gitURL must be at most 2048 characters';
   }
+  // eslint-disable-next-line no-control-regex -- control characters are what this rejects
   if (/[\s\x00-\x1f\x7f]/.test(value) || value.startsWith('-')) {
     return `gitURL '${value}' is invalid: it must not start with '-' or contain spaces or control characters`;
   }

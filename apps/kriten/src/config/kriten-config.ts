@@ -58,8 +58,20 @@ export function loadConfig(env: Env): KritenConfig {
     1,
     10_000,
   );
-  config.maxOutputBytes = readInteger(env, 'KRITEN_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 1 << 30);
-  config.maxBodyBytes = readInteger(env, 'KRITEN_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024);
+  config.maxOutputBytes = readInteger(
+    env,
+    'KRITEN_MAX_OUTPUT_BYTES',
+    10 * 1024 * 1024,
+    1024,
+    1 << 30,
+  );
+  config.maxBodyBytes = readInteger(
+    env,
+    'KRITEN_MAX_BODY_BYTES',
+    1024 * 1024,
+    1024,
+    64 * 1024 * 1024,
+  );
   config.repoRefreshSeconds = readInteger(env, 'KRITEN_REPO_REFRESH_SECONDS', 2, 0, 86_400);
   config.logLevel = readChoice(env, 'KRITEN_LOG_LEVEL', ['error', 'warn', 'log', 'debug'], 'log');
   config.logFormat = readChoice(env, 'KRITEN_LOG_FORMAT', ['text', 'json'], 'text');
@@ -118,7 +130,11 @@ function readDatabase(env: Env): Pick<KritenConfig, 'databaseKind' | 'databaseUr
   try {
     url = new URL(value);
   } catch {
-    throw invalid('KRITEN_DATABASE_URL', redactUrl(value), 'a URL such as mysql://user:password@host:3306/kriten');
+    throw invalid(
+      'KRITEN_DATABASE_URL',
+      redactUrl(value),
+      'a URL such as mysql://user:password@host:3306/kriten',
+    );
   }
   if ((url.protocol === 'mysql:' || url.protocol === 'mariadb:') && url.pathname.length > 1) {
     return { databaseKind: 'mysql', databaseUrl: value };

@@ -11,7 +11,9 @@ import { KritenConfig } from '../config/kriten-config';
       inject: [KritenConfig],
       useFactory: async (config: KritenConfig): Promise<JobExecutor> => {
         if (config.executor !== 'local') {
-          throw new Error(`KRITEN_EXECUTOR=${config.executor} is not available in this build: use 'local'`);
+          throw new Error(
+            `KRITEN_EXECUTOR=${config.executor} is not available in this build: use 'local'`,
+          );
         }
         const logger = new Logger(LocalExecutor.name);
         const executor = new LocalExecutor({

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { JOB_EXECUTOR, JobEventSink, JobExecutor, JobLaunch, JobOutcome } from '@kriten/executor';
 import { parseJsonResult } from '@kriten/results';
 import { KritenConfig } from '../config/kriten-config';
@@ -39,7 +45,9 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
   async onApplicationBootstrap(): Promise<void> {
     const running = await this.jobs.findRunning();
     if (running.length > 0) {
-      this.logger.warn(`${running.length} job(s) were running when the server last stopped; settling them`);
+      this.logger.warn(
+        `${running.length} job(s) were running when the server last stopped; settling them`,
+      );
       await this.executor.recoverUnfinished(
         running.map((job) => ({ jobId: job.id, startedAt: job.startTime })),
         this,
@@ -60,7 +68,9 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
       return;
     }
     this.draining = this.drain()
-      .catch((error: Error) => this.logger.error(`starting queued jobs failed: ${error.stack ?? error.message}`))
+      .catch((error: Error) =>
+        this.logger.error(`starting queued jobs failed: ${error.stack ?? error.message}`),
+      )
       .finally(() => {
         this.draining = undefined;
         if (this.wakeAgain) {
@@ -82,30 +92,37 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
 
   async jobStarted(jobId: string, startedAt: Date): Promise<void> {
     await this.jobs.markStarted(jobId, startedAt);
-    this.logger.log(`job ${jobId} started`);
+    this.logger.debug(`job ${jobId} recorded as started`);
   }
 
   async jobEnded(jobId: string, outcome: JobOutcome): Promise<void> {
     const result = parseJsonResult(outcome.output);
-    const recorded = await this.jobs.finish(jobId, {
-      status: outcome.status,
-      exitCode: outcome.exitCode,
-      reason: outcome.reason ?? null,
-      completionTime: outcome.completedAt,
-      output: outcome.output,
-      truncated: outcome.outputTruncated,
-      jsonData: result.jsonText,
-      jsonError: result.jsonError,
-    });
+    let recorded: boolean;
+    try {
+      recorded = await this.jobs.finish(jobId, {
+        status: outcome.status,
+        exitCode: outcome.exitCode,
+        reason: outcome.reason ?? null,
+        completionTime: outcome.completedAt,
+        output: outcome.output,
+        truncated: outcome.outputTruncated,
+        jsonData: result.jsonText,
+        jsonError: result.jsonError,
+      });
+    } finally {
+      // The process has ended even when the write fails, so free its slot and release any waiting launch.
+      this.active.delete(jobId);
+      this.cancelRequested.delete(jobId);
+      this.waiters.notifyEnded(jobId);
+      this.wake();
+    }
 
-    this.active.delete(jobId);
-    this.cancelRequested.delete(jobId);
-    this.waiters.notifyEnded(jobId);
     if (recorded) {
       const detail = outcome.reason ? `: ${outcome.reason}` : '';
-      this.logger.log(`job ${jobId} ${outcome.status} with exit code ${outcome.exitCode ?? 'none'}${detail}`);
+      this.logger.debug(
+        `job ${jobId} recorded as ${outcome.status} with exit code ${outcome.exitCode ?? 'none'}${detail}`,
+      );
     }
-    this.wake();
   }
 
   private async drain(): Promise<void> {
@@ -121,7 +138,11 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
       for (const id of ids) {
         if (await this.jobs.claim(id)) {
           this.active.add(id);
-          void this.launch(id);
+          this.launch(id).catch((error: Error) =>
+            this.logger.error(
+              `job ${id} could not be recorded as failed: ${error.stack ?? error.message}`,
+            ),
+          );
         }
       }
     }
@@ -139,7 +160,9 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
         await this.executor.cancel(jobId);
       }
     } catch (error) {
-      this.logger.error(`job ${jobId} could not be launched: ${(error as Error).stack ?? String(error)}`);
+      this.logger.error(
+        `job ${jobId} could not be launched: ${(error as Error).stack ?? String(error)}`,
+      );
       await this.jobEnded(jobId, failure(`launch failed: ${(error as Error).message}`));
     }
   }
@@ -179,5 +202,12 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
 }
 
 function failure(reason: string): JobOutcome {
-  return { status: 'failed', exitCode: null, output: '', outputTruncated: false, reason, completedAt: new Date() };
+  return {
+    status: 'failed',
+    exitCode: null,
+    output: '',
+    outputTruncated: false,
+    reason,
+    completedAt: new Date(),
+  };
 }

@@ -4,6 +4,9 @@ export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancell
 
 export const FINISHED_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
+/** Length of the `reason` column, in characters. */
+export const REASON_MAX_LENGTH = 1024;
+
 @Entity('jobs')
 @Index('idx_jobs_created', ['createdAt'])
 @Index('idx_jobs_task_created', ['task', 'createdAt'])
@@ -41,7 +44,7 @@ export class JobEntity {
   exitCode: number | null;
 
   /** Why the job failed or was cancelled, when the exit code alone does not say it. */
-  @Column({ type: 'varchar', length: 1024, nullable: true })
+  @Column({ type: 'varchar', length: REASON_MAX_LENGTH, nullable: true })
   reason: string | null;
 
   /** The request body as JSON text; kept until the job has started. */

@@ -1,5 +1,26 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  getSchemaPath,
+  ApiExtraModels,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser, RequirePermission } from '../auth/permission.decorator';
@@ -17,9 +38,18 @@ export class JobsController {
 
   @Get()
   @RequirePermission('jobs', 'read')
-  @ApiOperation({ summary: 'List jobs, newest first', description: `The total matching the filters is in the ${TOTAL_COUNT_HEADER} header.` })
-  @ApiOkResponse({ type: [JobSummaryDto], headers: { [TOTAL_COUNT_HEADER]: { schema: { type: 'integer' } } } })
-  async list(@Query() query: ListJobsQueryDto, @Res({ passthrough: true }) response: Response): Promise<JobSummaryDto[]> {
+  @ApiOperation({
+    summary: 'List jobs, newest first',
+    description: `The total matching the filters is in the ${TOTAL_COUNT_HEADER} header.`,
+  })
+  @ApiOkResponse({
+    type: [JobSummaryDto],
+    headers: { [TOTAL_COUNT_HEADER]: { schema: { type: 'integer' } } },
+  })
+  async list(
+    @Query() query: ListJobsQueryDto,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<JobSummaryDto[]> {
     const { jobs, total } = await this.jobs.list(query);
     response.setHeader(TOTAL_COUNT_HEADER, String(total));
     return jobs;
@@ -30,10 +60,13 @@ export class JobsController {
   @RequirePermission('jobs', 'write', { param: 'task' })
   @ApiOperation({
     summary: 'Start a job of a task',
-    description: 'The body (a JSON object, or none) reaches the job as EXTRA_VARS. An async task answers {id, msg} at once; a sync task answers with the finished job, or with {id, msg} if it is still running after its sync timeout.',
+    description:
+      'The body (a JSON object, or none) reaches the job as EXTRA_VARS. An async task answers {id, msg} at once; a sync task answers with the finished job, or with {id, msg} if it is still running after its sync timeout.',
   })
   @ApiBody({ required: false, schema: { type: 'object', additionalProperties: true } })
-  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(JobCreatedDto) }, { $ref: getSchemaPath(JobDto) }] } })
+  @ApiOkResponse({
+    schema: { oneOf: [{ $ref: getSchemaPath(JobCreatedDto) }, { $ref: getSchemaPath(JobDto) }] },
+  })
   launch(
     @Param('task') task: string,
     @Body() body: unknown,
@@ -49,7 +82,9 @@ export class JobsController {
   @RequirePermission('jobs', 'write', { param: 'task' })
   @ApiOperation({ summary: 'Start a job of a task (same as POST)' })
   @ApiBody({ required: false, schema: { type: 'object', additionalProperties: true } })
-  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(JobCreatedDto) }, { $ref: getSchemaPath(JobDto) }] } })
+  @ApiOkResponse({
+    schema: { oneOf: [{ $ref: getSchemaPath(JobCreatedDto) }, { $ref: getSchemaPath(JobDto) }] },
+  })
   launchWithPut(
     @Param('task') task: string,
     @Body() body: unknown,
@@ -64,7 +99,10 @@ export class JobsController {
   @RequirePermission('jobs', 'read', { jobParam: 'id' })
   @ApiOperation({ summary: 'Get a job with its output and result' })
   @ApiOkResponse({ type: JobDto })
-  async get(@Param('id') id: string, @Res({ passthrough: true }) response: Response): Promise<string> {
+  async get(
+    @Param('id') id: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
     response.type('application/json');
     return this.jobs.getSerialized(id);
   }
@@ -72,7 +110,9 @@ export class JobsController {
   @Get(':id/log')
   @RequirePermission('jobs', 'read', { jobParam: 'id' })
   @Header('Content-Type', 'text/plain; charset=utf-8')
-  @ApiOperation({ summary: "Get a job's combined output as text; while it runs, what it has printed so far" })
+  @ApiOperation({
+    summary: "Get a job's combined output as text; while it runs, what it has printed so far",
+  })
   @ApiProduces('text/plain')
   @ApiOkResponse({ schema: { type: 'string' } })
   getLog(@Param('id') id: string): Promise<string> {
@@ -81,7 +121,9 @@ export class JobsController {
 
   @Get(':task/schema')
   @RequirePermission('jobs', 'read', { param: 'task' })
-  @ApiOperation({ summary: 'Get the input schema that jobs of a task must match ({} when it has none)' })
+  @ApiOperation({
+    summary: 'Get the input schema that jobs of a task must match ({} when it has none)',
+  })
   @ApiOkResponse({ schema: { type: 'object', additionalProperties: true } })
   getSchema(@Param('task') task: string): Promise<Record<string, unknown>> {
     return this.jobs.getSchema(task);
@@ -102,7 +144,8 @@ export class JobsController {
     caller: AuthenticatedUser,
     response: Response,
   ): Promise<JobCreatedDto | string> {
-    const rawBody = request.rawBody && request.rawBody.length > 0 ? request.rawBody.toString('utf8') : undefined;
+    const rawBody =
+      request.rawBody && request.rawBody.length > 0 ? request.rawBody.toString('utf8') : undefined;
     const result = await this.jobs.launch(task, body, rawBody, caller);
     if ('finishedJob' in result) {
       response.type('application/json');

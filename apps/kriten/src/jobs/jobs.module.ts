@@ -11,7 +11,13 @@ import { JobsPersistenceModule } from './jobs-persistence.module';
 import { JobsService } from './jobs.service';
 
 @Module({
-  imports: [JobsPersistenceModule, TypeOrmModule.forFeature([TaskEntity]), RunnersModule, TasksModule, SecretsModule],
+  imports: [
+    JobsPersistenceModule,
+    TypeOrmModule.forFeature([TaskEntity]),
+    RunnersModule,
+    TasksModule,
+    SecretsModule,
+  ],
   controllers: [JobsController],
   providers: [JobsService, JobDispatcher, JobWaiters],
 })

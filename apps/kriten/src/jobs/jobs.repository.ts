@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
-import { FINISHED_JOB_STATUSES, JobEntity, JobOutputEntity, JobStatus } from './job.entity';
+import {
+  FINISHED_JOB_STATUSES,
+  JobEntity,
+  JobOutputEntity,
+  JobStatus,
+  REASON_MAX_LENGTH,
+} from './job.entity';
 
 const UNFINISHED: JobStatus[] = ['queued', 'running'];
 
@@ -56,18 +62,41 @@ export class JobsRepository {
       ...(filter.status !== undefined && { status: filter.status }),
       ...(filter.owner !== undefined && { owner: filter.owner }),
     };
-    return this.jobs.findAndCount({
-      where,
-      select: { extraVars: false, id: true, task: true, runner: true, owner: true, ownerProvider: true, status: true, createdAt: true, startTime: true, completionTime: true, exitCode: true, reason: true },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      take: filter.limit,
-      skip: filter.offset,
-    });
+    // Not findAndCount: with a select, TypeORM 1.1.3 counts distinct combinations of the selected
+    // columns, so a row with NULL in any of them, such as a queued job's start_time, is not counted.
+    return Promise.all([
+      this.jobs.find({
+        where,
+        select: {
+          extraVars: false,
+          id: true,
+          task: true,
+          runner: true,
+          owner: true,
+          ownerProvider: true,
+          status: true,
+          createdAt: true,
+          startTime: true,
+          completionTime: true,
+          exitCode: true,
+          reason: true,
+        },
+        order: { createdAt: 'DESC', id: 'DESC' },
+        take: filter.limit,
+        skip: filter.offset,
+      }),
+      this.jobs.count({ where }),
+    ]);
   }
 
   /** Returns the ids of the oldest queued jobs. */
   async nextQueued(count: number): Promise<string[]> {
-    const rows = await this.jobs.find({ where: { status: 'queued' }, select: { id: true }, order: { createdAt: 'ASC', id: 'ASC' }, take: count });
+    const rows = await this.jobs.find({
+      where: { status: 'queued' },
+      select: { id: true },
+      order: { createdAt: 'ASC', id: 'ASC' },
+      take: count,
+    });
     return rows.map((row) => row.id);
   }
 
@@ -83,7 +112,10 @@ export class JobsRepository {
 
   /** Cancels a job still waiting in the queue; false when it is no longer queued. */
   async cancelQueued(id: string, completionTime: Date): Promise<boolean> {
-    const result = await this.jobs.update({ id, status: 'queued' }, { status: 'cancelled', reason: 'cancelled before it started', completionTime });
+    const result = await this.jobs.update(
+      { id, status: 'queued' },
+      { status: 'cancelled', reason: 'cancelled before it started', completionTime },
+    );
     return result.affected === 1;
   }
 
@@ -92,7 +124,12 @@ export class JobsRepository {
     return this.dataSource.transaction(async (manager) => {
       const result = await manager.getRepository(JobEntity).update(
         { id, status: In(UNFINISHED) },
-        { status: end.status, exitCode: end.exitCode, reason: end.reason, completionTime: end.completionTime },
+        {
+          status: end.status,
+          exitCode: end.exitCode,
+          reason: fitReason(end.reason),
+          completionTime: end.completionTime,
+        },
       );
       if (result.affected !== 1) {
         return false;
@@ -116,4 +153,15 @@ export class JobsRepository {
   isFinished(status: JobStatus): boolean {
     return FINISHED_JOB_STATUSES.includes(status);
   }
+}
+
+/**
+ * Shortens a reason to the column length. MySQL in strict mode rejects a longer value, which
+ * would leave the job running forever; a failed checkout's reason quotes git's error output.
+ */
+function fitReason(reason: string | null): string | null {
+  if (reason === null || reason.length <= REASON_MAX_LENGTH) {
+    return reason;
+  }
+  return `${reason.slice(0, REASON_MAX_LENGTH - 1)}…`;
 }

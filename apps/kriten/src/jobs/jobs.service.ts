@@ -30,22 +30,37 @@ export class JobsService {
   ) {}
 
   /** Queues a job; a synchronous task waits for it up to the task's sync timeout. */
-  async launch(taskName: string, body: unknown, rawBody: string | undefined, caller: AuthenticatedUser): Promise<LaunchResult> {
+  async launch(
+    taskName: string,
+    body: unknown,
+    rawBody: string | undefined,
+    caller: AuthenticatedUser,
+  ): Promise<LaunchResult> {
     const task = await this.tasks.load(taskName);
-    if (rawBody !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
+    if (
+      rawBody !== undefined &&
+      (body === null || typeof body !== 'object' || Array.isArray(body))
+    ) {
       throw new DomainError('invalid_input', 'request body must be a JSON object (or empty)');
     }
     if (task.schema !== null) {
       const validate = this.tasks.schemas.compile(JSON.parse(task.schema));
       if (!validate(body ?? {})) {
         const problems = describeSchemaErrors(validate.errors);
-        throw new DomainError('schema_rejected', `input rejected by the schema of task '${task.name}': ${problems.join('; ')}`, problems);
+        throw new DomainError(
+          'schema_rejected',
+          `input rejected by the schema of task '${task.name}': ${problems.join('; ')}`,
+          problems,
+        );
       }
     }
 
     const job = await this.insertQueued(task.name, task.runner, rawBody, caller);
     const ended = task.synchronous
-      ? this.dispatcher.waiters.wait(job.id, (task.syncTimeoutSeconds ?? DEFAULT_SYNC_TIMEOUT_SECONDS) * 1000)
+      ? this.dispatcher.waiters.wait(
+          job.id,
+          (task.syncTimeoutSeconds ?? DEFAULT_SYNC_TIMEOUT_SECONDS) * 1000,
+        )
       : undefined;
     this.dispatcher.wake();
     this.logger.log(`job ${job.id} of task '${task.name}' queued by '${caller.username}'`);
@@ -53,7 +68,9 @@ export class JobsService {
     if (ended && (await ended)) {
       return { finishedJob: await this.getSerialized(job.id) };
     }
-    const msg = ended ? `job ${job.id} is still running: read it at GET /api/v1/jobs/${job.id}` : `job ${job.id} created`;
+    const msg = ended
+      ? `job ${job.id} is still running: read it at GET /api/v1/jobs/${job.id}`
+      : `job ${job.id} created`;
     return { accepted: { id: job.id, msg } };
   }
 
@@ -92,7 +109,10 @@ export class JobsService {
   async cancel(id: string): Promise<JobCreatedDto> {
     const job = await this.load(id);
     if (this.jobs.isFinished(job.status)) {
-      throw new DomainError('conflict', `job ${id} already ended with status ${job.status}: nothing to cancel`);
+      throw new DomainError(
+        'conflict',
+        `job ${id} already ended with status ${job.status}: nothing to cancel`,
+      );
     }
 
     if (job.status === 'queued' && (await this.jobs.cancelQueued(id, new Date()))) {
@@ -101,7 +121,10 @@ export class JobsService {
       return { id, msg: `job ${id} cancelled` };
     }
     if (!(await this.dispatcher.cancelRunning(id))) {
-      throw new DomainError('conflict', `job ${id} is not running on this server and cannot be cancelled here`);
+      throw new DomainError(
+        'conflict',
+        `job ${id} is not running on this server and cannot be cancelled here`,
+      );
     }
     this.logger.log(`job ${id} cancelled while running`);
     return { id, msg: `job ${id} cancelled` };
@@ -115,7 +138,12 @@ export class JobsService {
     return job;
   }
 
-  private async insertQueued(task: string, runner: string, rawBody: string | undefined, caller: AuthenticatedUser): Promise<JobEntity> {
+  private async insertQueued(
+    task: string,
+    runner: string,
+    rawBody: string | undefined,
+    caller: AuthenticatedUser,
+  ): Promise<JobEntity> {
     for (let attempt = 0; ; attempt++) {
       const job = Object.assign(new JobEntity(), {
         id: `${task}-${randomSuffix()}`,

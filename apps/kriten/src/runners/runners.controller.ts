@@ -66,11 +66,15 @@ export class RunnersController {
   @RequirePermission('runners', 'write', { param: 'name' })
   @ApiOperation({
     summary: "Merge into the runner's secrets",
-    description: 'A new key is added, a changed value replaces, an empty string deletes the key, the mask keeps the stored value.',
+    description:
+      'A new key is added, a changed value replaces, an empty string deletes the key, the mask keeps the stored value.',
   })
   @ApiBody({ schema: SECRET_MAP })
   @ApiOkResponse({ schema: SECRET_MAP })
-  postSecret(@Param('name') name: string, @Body() secret: Record<string, string>): Promise<Record<string, string>> {
+  postSecret(
+    @Param('name') name: string,
+    @Body() secret: Record<string, string>,
+  ): Promise<Record<string, string>> {
     return this.runners.postSecret(name, secret);
   }
 

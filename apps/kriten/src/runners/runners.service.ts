@@ -59,22 +59,35 @@ export class RunnersService {
         await manager.getRepository(RunnerEntity).insert(runner);
         await this.secrets.replace('runner', runner.name, withoutEmpty(secret), manager);
         if (input.token) {
-          await this.secrets.replace('runner_git_token', runner.name, { [GIT_TOKEN_KEY]: input.token }, manager);
+          await this.secrets.replace(
+            'runner_git_token',
+            runner.name,
+            { [GIT_TOKEN_KEY]: input.token },
+            manager,
+          );
         }
       });
     } catch (error) {
-      throw isDuplicateKeyError(error) ? new DomainError('conflict', `runner '${input.name}' already exists`) : error;
+      throw isDuplicateKeyError(error)
+        ? new DomainError('conflict', `runner '${input.name}' already exists`)
+        : error;
     }
 
-    this.logger.log(`runner '${runner.name}' created on ${runner.gitUrl} branch '${runner.branch}'`);
+    this.logger.log(
+      `runner '${runner.name}' created on ${runner.gitUrl} branch '${runner.branch}'`,
+    );
     return this.get(runner.name);
   }
 
   async update(name: string, input: UpdateRunnerDto): Promise<RunnerDto> {
     if (input.name !== undefined && input.name !== name) {
-      throw new DomainError('invalid_input', `name '${input.name}' differs from the runner in the path '${name}': runners cannot be renamed`);
+      throw new DomainError(
+        'invalid_input',
+        `name '${input.name}' differs from the runner in the path '${name}': runners cannot be renamed`,
+      );
     }
-    const secret = input.secret === undefined ? undefined : validateSecretMap('secret', input.secret);
+    const secret =
+      input.secret === undefined ? undefined : validateSecretMap('secret', input.secret);
 
     const sourceChanged = await this.dataSource.transaction(async (manager) => {
       const runner = await this.load(name, manager);
@@ -88,7 +101,12 @@ export class RunnersService {
         await this.secrets.merge('runner', name, secret, manager);
       }
       if (input.token !== undefined) {
-        await this.secrets.merge('runner_git_token', name, { [GIT_TOKEN_KEY]: input.token }, manager);
+        await this.secrets.merge(
+          'runner_git_token',
+          name,
+          { [GIT_TOKEN_KEY]: input.token },
+          manager,
+        );
       }
       return before !== `${runner.gitUrl} ${runner.branch}` || input.token !== undefined;
     });
@@ -103,10 +121,15 @@ export class RunnersService {
   async delete(name: string): Promise<MessageDto> {
     await this.dataSource.transaction(async (manager) => {
       await this.load(name, manager);
-      const tasks = await manager.getRepository(TaskEntity).find({ where: { runner: name }, select: { name: true }, order: { name: 'ASC' } });
+      const tasks = await manager
+        .getRepository(TaskEntity)
+        .find({ where: { runner: name }, select: { name: true }, order: { name: 'ASC' } });
       if (tasks.length > 0) {
         const names = tasks.map((task) => `'${task.name}'`).join(', ');
-        throw new DomainError('conflict', `runner '${name}' still has tasks ${names}: delete them first`);
+        throw new DomainError(
+          'conflict',
+          `runner '${name}' still has tasks ${names}: delete them first`,
+        );
       }
       await this.secrets.deleteAll('runner', name, manager);
       await this.secrets.deleteAll('runner_git_token', name, manager);
@@ -170,5 +193,7 @@ function maskKeys(keys: string[]): Record<string, string> {
 
 /** On create an empty value means nothing, as there is nothing to delete yet. */
 function withoutEmpty(values: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== '' && value !== SECRET_MASK));
+  return Object.fromEntries(
+    Object.entries(values).filter(([, value]) => value !== '' && value !== SECRET_MASK),
+  );
 }

@@ -21,30 +21,51 @@ export class SecretsService {
   }
 
   /** Returns the decrypted values of one owner's secrets. */
-  async read(kind: SecretOwnerKind, ownerName: string, manager?: EntityManager): Promise<Record<string, string>> {
+  async read(
+    kind: SecretOwnerKind,
+    ownerName: string,
+    manager?: EntityManager,
+  ): Promise<Record<string, string>> {
     const repository = manager?.getRepository(SecretEntity) ?? this.secrets;
     const rows = await repository.findBy({ ownerKind: kind, ownerName });
     const values: Record<string, string> = {};
     for (const row of rows) {
-      values[row.key] = this.cipher.decrypt(row.encryptedValue, associatedData(kind, ownerName, row.key));
+      values[row.key] = this.cipher.decrypt(
+        row.encryptedValue,
+        associatedData(kind, ownerName, row.key),
+      );
     }
     return values;
   }
 
   /** Returns the keys of one owner's secrets, without decrypting anything. */
   async keys(kind: SecretOwnerKind, ownerName: string): Promise<string[]> {
-    const rows = await this.secrets.find({ where: { ownerKind: kind, ownerName }, select: { key: true }, order: { key: 'ASC' } });
+    const rows = await this.secrets.find({
+      where: { ownerKind: kind, ownerName },
+      select: { key: true },
+      order: { key: 'ASC' },
+    });
     return rows.map((row) => row.key);
   }
 
   /** Merges posted values into the stored ones (see mergeSecrets) inside the caller's transaction. */
-  async merge(kind: SecretOwnerKind, ownerName: string, posted: Record<string, string>, manager: EntityManager): Promise<void> {
+  async merge(
+    kind: SecretOwnerKind,
+    ownerName: string,
+    posted: Record<string, string>,
+    manager: EntityManager,
+  ): Promise<void> {
     const stored = await this.read(kind, ownerName, manager);
     await this.replace(kind, ownerName, mergeSecrets(stored, posted), manager);
   }
 
   /** Replaces all of one owner's secrets inside the caller's transaction. */
-  async replace(kind: SecretOwnerKind, ownerName: string, values: Record<string, string>, manager: EntityManager): Promise<void> {
+  async replace(
+    kind: SecretOwnerKind,
+    ownerName: string,
+    values: Record<string, string>,
+    manager: EntityManager,
+  ): Promise<void> {
     const repository = manager.getRepository(SecretEntity);
     await repository.delete({ ownerKind: kind, ownerName });
     const rows = Object.entries(values).map(([key, value]) =>

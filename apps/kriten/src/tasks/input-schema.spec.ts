@@ -4,24 +4,40 @@ describe('InputSchemaCompiler', () => {
   const compiler = new InputSchemaCompiler();
 
   it('accepts nullable from OpenAPI 3', () => {
-    const validate = compiler.compile({ type: 'object', properties: { vlan: { type: 'integer', nullable: true } } });
+    const validate = compiler.compile({
+      type: 'object',
+      properties: { vlan: { type: 'integer', nullable: true } },
+    });
     expect(validate({ vlan: null })).toBe(true);
     expect(validate({ vlan: 'ten' })).toBe(false);
   });
 
   it('enforces standard formats', () => {
-    const validate = compiler.compile({ type: 'object', properties: { host: { type: 'string', format: 'ipv4' } } });
+    const validate = compiler.compile({
+      type: 'object',
+      properties: { host: { type: 'string', format: 'ipv4' } },
+    });
     expect(validate({ host: '192.0.2.1' })).toBe(true);
     expect(validate({ host: 'not-an-address' })).toBe(false);
   });
 
   it('tolerates OpenAPI annotations', () => {
-    expect(() => compiler.compile({ type: 'object', example: { a: 1 }, externalDocs: { url: 'https://example.com' } })).not.toThrow();
+    expect(() =>
+      compiler.compile({
+        type: 'object',
+        example: { a: 1 },
+        externalDocs: { url: 'https://example.com' },
+      }),
+    ).not.toThrow();
   });
 
   it.each([
     ['an invalid type', { type: 'objec' }, /schema does not compile: schema is invalid/],
-    ['an unknown keyword', { type: 'object', properties: { a: { type: 'string', colour: 'red' } } }, /unknown keyword: "colour"/],
+    [
+      'an unknown keyword',
+      { type: 'object', properties: { a: { type: 'string', colour: 'red' } } },
+      /unknown keyword: "colour"/,
+    ],
     ['an unknown format', { type: 'string', format: 'postcode' }, /unknown format "postcode"/],
     ['an unresolvable reference', { $ref: '#/definitions/missing' }, /can't resolve reference/],
     ['a non-object schema', ['type', 'object'], /schema must be a JSON object/],

@@ -61,7 +61,10 @@ export class InputSchemaCompiler {
 export function describeSchemaErrors(errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((error) => {
     const path = error.instancePath || '(body)';
-    const extra = error.keyword === 'additionalProperties' ? ` '${String(error.params.additionalProperty)}'` : '';
+    const extra =
+      error.keyword === 'additionalProperties'
+        ? ` '${String(error.params.additionalProperty)}'`
+        : '';
     return `${path}: ${error.message ?? 'is invalid'}${extra}`;
   });
 }

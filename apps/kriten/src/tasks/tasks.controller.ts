@@ -7,7 +7,11 @@ import { CreateTaskDto, TaskDto, UpdateTaskDto } from './task.dto';
 import { TasksService } from './tasks.service';
 
 const SECRET_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
-const SCHEMA_OBJECT = { type: 'object', additionalProperties: true, description: 'OpenAPI 3 schema object' } as const;
+const SCHEMA_OBJECT = {
+  type: 'object',
+  additionalProperties: true,
+  description: 'OpenAPI 3 schema object',
+} as const;
 
 @ApiTags('tasks')
 @Controller('tasks')
@@ -59,7 +63,10 @@ export class TasksController {
   @RequirePermission('tasks', 'read', { param: 'name' })
   @ApiOperation({ summary: "Get the task's input schema (null when it has none)" })
   @ApiOkResponse({ schema: { ...SCHEMA_OBJECT, nullable: true } })
-  async getSchema(@Param('name') name: string, @Res({ passthrough: true }) response: Response): Promise<string> {
+  async getSchema(
+    @Param('name') name: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
     // Nest sends an empty body for a null result, so the JSON text is written out instead.
     response.type('application/json');
     return JSON.stringify(await this.tasks.getSchema(name));
@@ -71,7 +78,10 @@ export class TasksController {
   @ApiOperation({ summary: "Set the task's input schema; one that does not compile is rejected" })
   @ApiBody({ schema: SCHEMA_OBJECT })
   @ApiOkResponse({ schema: SCHEMA_OBJECT })
-  setSchema(@Param('name') name: string, @Body() schema: Record<string, unknown>): Promise<Record<string, unknown>> {
+  setSchema(
+    @Param('name') name: string,
+    @Body() schema: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     return this.tasks.setSchema(name, schema);
   }
 
@@ -96,11 +106,15 @@ export class TasksController {
   @RequirePermission('tasks', 'write', { param: 'name' })
   @ApiOperation({
     summary: "Merge into the task's secrets",
-    description: 'A new key is added, a changed value replaces, an empty string deletes the key, the mask keeps the stored value.',
+    description:
+      'A new key is added, a changed value replaces, an empty string deletes the key, the mask keeps the stored value.',
   })
   @ApiBody({ schema: SECRET_MAP })
   @ApiOkResponse({ schema: SECRET_MAP })
-  postSecret(@Param('name') name: string, @Body() secret: Record<string, string>): Promise<Record<string, string>> {
+  postSecret(
+    @Param('name') name: string,
+    @Body() secret: Record<string, string>,
+  ): Promise<Record<string, string>> {
     return this.tasks.postSecret(name, secret);
   }
 

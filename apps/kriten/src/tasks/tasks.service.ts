@@ -62,11 +62,15 @@ export class TasksService {
       await this.dataSource.transaction(async (manager) => {
         await this.requireRunner(input.runner, manager);
         await manager.getRepository(TaskEntity).insert(task);
-        const initial = Object.fromEntries(Object.entries(secret).filter(([, value]) => value !== '' && value !== SECRET_MASK));
+        const initial = Object.fromEntries(
+          Object.entries(secret).filter(([, value]) => value !== '' && value !== SECRET_MASK),
+        );
         await this.secrets.replace('task', task.name, initial, manager);
       });
     } catch (error) {
-      throw isDuplicateKeyError(error) ? new DomainError('conflict', `task '${input.name}' already exists`) : error;
+      throw isDuplicateKeyError(error)
+        ? new DomainError('conflict', `task '${input.name}' already exists`)
+        : error;
     }
 
     this.logger.log(`task '${task.name}' created on runner '${task.runner}'`);
@@ -75,10 +79,17 @@ export class TasksService {
 
   async update(name: string, input: UpdateTaskDto): Promise<TaskDto> {
     if (input.name !== undefined && input.name !== name) {
-      throw new DomainError('invalid_input', `name '${input.name}' differs from the task in the path '${name}': tasks cannot be renamed`);
+      throw new DomainError(
+        'invalid_input',
+        `name '${input.name}' differs from the task in the path '${name}': tasks cannot be renamed`,
+      );
     }
-    const secret = input.secret === undefined ? undefined : validateSecretMap('secret', input.secret);
-    const schema = input.schema === undefined || input.schema === null ? input.schema : this.checkSchema(input.schema);
+    const secret =
+      input.secret === undefined ? undefined : validateSecretMap('secret', input.secret);
+    const schema =
+      input.schema === undefined || input.schema === null
+        ? input.schema
+        : this.checkSchema(input.schema);
 
     await this.dataSource.transaction(async (manager) => {
       const task = await this.load(name, manager);
@@ -174,7 +185,10 @@ export class TasksService {
 
   private async requireRunner(runner: string, manager: EntityManager): Promise<void> {
     if (!(await manager.getRepository(RunnerEntity).existsBy({ name: runner }))) {
-      throw new DomainError('invalid_input', `runner '${runner}' not found: create it first with POST /api/v1/runners`);
+      throw new DomainError(
+        'invalid_input',
+        `runner '${runner}' not found: create it first with POST /api/v1/runners`,
+      );
     }
   }
 

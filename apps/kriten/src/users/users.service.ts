@@ -66,7 +66,9 @@ export class UsersService implements OnApplicationBootstrap {
     } else {
       // Shown once on purpose: only the hash is kept, so this line is the only copy.
       this.logger.warn(`created user root with the generated password: ${password}`);
-      this.logger.warn('store it now: it is not shown again (set KRITEN_ROOT_PASSWORD to choose one)');
+      this.logger.warn(
+        'store it now: it is not shown again (set KRITEN_ROOT_PASSWORD to choose one)',
+      );
     }
   }
 }

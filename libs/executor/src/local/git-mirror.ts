@@ -25,7 +25,7 @@ const RUNNER_NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 const COMMIT_PATTERN = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
-/** Where a runner's code comes from. */
+/** Origin of a runner's code: repository URL, branch and access token. */
 export interface RepositorySource {
   runnerName: string;
   gitUrl: string;
@@ -60,7 +60,7 @@ interface PendingFetch {
   commit: Promise<string>;
 }
 
-/** What this process knows about one runner's folder under `repos/`. */
+/** State of one runner's folder under `repos/`, kept in memory by this process. */
 interface RunnerRepository {
   readonly runnerName: string;
   readonly dir: string;
@@ -228,6 +228,8 @@ export class RepositoryCache {
     const startedAt = performance.now();
     const gitDir = repository.mirrorDir;
     const refspec = `+refs/heads/${branch}:refs/heads/${branch}`;
+    // NOTE: the fetch has no time limit, so a remote that stops responding blocks every job of
+    // this runner until the connection fails.
     await this.git.run(
       [
         'fetch',
@@ -461,7 +463,11 @@ function findBranchNameProblem(branch: string): string | undefined {
   if (branch.length === 0) {
     return 'it is empty';
   }
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) {
+  const hasControlCharacter = [...branch].some((character) => {
+    const code = character.charCodeAt(0);
+    return code < 0x20 || code === 0x7f;
+  });
+  if (hasControlCharacter || /[ ~^:?*[\\]/.test(branch)) {
     return 'it contains a space, a control character or one of ~ ^ : ? * [ \\';
   }
   if (branch.includes('..') || branch.includes('@{') || branch === '@') {

@@ -131,7 +131,7 @@ export interface GitResult {
   stdout: string;
 }
 
-/** Where a git command runs and what it may authenticate with. */
+/** Repository and credentials for one git command. */
 export interface GitCommandOptions {
   /** Repository to operate on, passed as `--git-dir`. */
   gitDir?: string;

@@ -85,7 +85,11 @@ let originUrl: string;
 let jobCounter = 0;
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync(realGit, args, { cwd, env: { ...GIT_TEST_ENV, HOME: root }, encoding: 'utf8' });
+  return execFileSync(realGit, args, {
+    cwd,
+    env: { ...GIT_TEST_ENV, HOME: root },
+    encoding: 'utf8',
+  });
 }
 
 /** Creates a repository with one commit on `main` and returns its folder. */
@@ -168,7 +172,10 @@ function processesWithText(text: string): number[] {
   return pids;
 }
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await condition()) {
@@ -179,7 +186,7 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs 
   return condition();
 }
 
-/** A unique `sleep` argument that GNU sleep accepts, so its process can be found in /proc. */
+/** Returns a unique `sleep` argument that GNU sleep accepts, to find its process in /proc. */
 function sleepMarker(): string {
   return `1000.${Date.now()}${Math.floor(Math.random() * 1e6)}`;
 }
@@ -226,7 +233,9 @@ exec '${realGit}' "$@"
     'subst.txt': '$Format:%H$\n',
   });
   symlinkSync('data/file.txt', join(originDir, 'link'));
-  git(originDir, 'add', 'link');
+  symlinkSync('/etc/hostname', join(originDir, 'absolute-link'));
+  symlinkSync('missing/file', join(originDir, 'dangling-link'));
+  git(originDir, 'add', 'link', 'absolute-link', 'dangling-link');
   git(originDir, 'commit', '--quiet', '-m', 'add link');
   originUrl = `file://${originDir}`;
 });
@@ -253,10 +262,29 @@ describe('LocalExecutor', () => {
     await expect(executor.checkReady()).resolves.toBeUndefined();
   });
 
+  test('checkReady names missing tools and their packages', async () => {
+    // The git wrapper's folder alone has git, but neither bwrap nor tar.
+    const fullPath = process.env.PATH;
+    process.env.PATH = join(root, 'bin');
+    try {
+      const failure = executor.checkReady();
+
+      await expect(failure).rejects.toThrow(/bubblewrap \(bwrap\) is not installed/);
+      await expect(failure).rejects.toThrow('apt-get install bubblewrap');
+      await expect(failure).rejects.toThrow('dnf install bubblewrap');
+      await expect(failure).rejects.toThrow(/tar is not installed/);
+      await expect(failure).rejects.not.toThrow(/git is not installed/);
+    } finally {
+      process.env.PATH = fullPath;
+    }
+  });
+
   describe('checkout', () => {
     test('runs in the checkout with the repository files', async () => {
       const { job, outcome, sink } = await runJob(executor, {
-        command: 'pwd; cat data/file.txt; readlink link; cat ignored.txt subst.txt; ls -A',
+        command:
+          'pwd; cat data/file.txt; readlink link; cat ignored.txt subst.txt; ' +
+          'readlink absolute-link dangling-link; ls -A',
       });
 
       const lines = outcome.output.split('\n');
@@ -267,6 +295,8 @@ describe('LocalExecutor', () => {
       expect(lines[2]).toBe('data/file.txt');
       expect(lines[3]).toBe('kept despite export-ignore');
       expect(lines[4]).toBe('$Format:%H$');
+      expect(lines[5]).toBe('/etc/hostname');
+      expect(lines[6]).toBe('missing/file');
       expect(outcome.output).not.toMatch(/^\.git$/m);
       expect(sink.started.has(job.jobId)).toBe(true);
       expect(sink.endCounts.get(job.jobId)).toBe(1);
@@ -279,13 +309,17 @@ describe('LocalExecutor', () => {
 
       expect(outcome.status).toBe('succeeded');
       expect(outcome.output).toBe('new\n');
-      expect(existsSync(join(dataDir, 'work', job.jobId))).toBe(false);
+      expect(await waitUntil(() => !existsSync(join(dataDir, 'work', job.jobId)))).toBe(true);
     });
 
     test('new commit reaches a job after the refresh interval', async () => {
       const repoDir = createRepository('refresh-origin', { 'version.txt': 'v1\n' });
       const refreshing = createExecutor('data-refresh', { repoRefreshSeconds: 2 });
-      const overrides = { gitUrl: `file://${repoDir}`, runnerName: 'refresh', command: 'cat version.txt' };
+      const overrides = {
+        gitUrl: `file://${repoDir}`,
+        runnerName: 'refresh',
+        command: 'cat version.txt',
+      };
 
       const fetchedAt = performance.now();
       const first = await runJob(refreshing.executor, overrides);
@@ -310,7 +344,11 @@ describe('LocalExecutor', () => {
 
     test('concurrent jobs share one fetch', async () => {
       const repoDir = createRepository('shared-origin', { 'version.txt': 'shared\n' });
-      const overrides = { gitUrl: `file://${repoDir}`, runnerName: 'shared', command: 'cat version.txt' };
+      const overrides = {
+        gitUrl: `file://${repoDir}`,
+        runnerName: 'shared',
+        command: 'cat version.txt',
+      };
 
       const results = await Promise.all(
         Array.from({ length: 5 }, () => runJob(executor, overrides)),
@@ -386,7 +424,10 @@ describe('LocalExecutor', () => {
     });
 
     test('missing branch fails with the checkout reason', async () => {
-      const { outcome } = await runJob(executor, { runnerName: 'nobranch', branch: 'no-such-branch' });
+      const { outcome } = await runJob(executor, {
+        runnerName: 'nobranch',
+        branch: 'no-such-branch',
+      });
 
       expect(outcome.status).toBe('failed');
       expect(outcome.reason).toMatch(/^checkout of file:\/\/.+ branch 'no-such-branch' failed: /);
@@ -394,13 +435,16 @@ describe('LocalExecutor', () => {
     });
 
     test('invalid branch name fails without running git', async () => {
-      const { outcome } = await runJob(executor, { runnerName: 'badbranch', branch: '--upload-pack=x' });
+      const { outcome } = await runJob(executor, {
+        runnerName: 'badbranch',
+        branch: '--upload-pack=x',
+      });
 
       expect(outcome.status).toBe('failed');
       expect(outcome.reason).toContain("branch name '--upload-pack=x' is invalid");
-      expect(recordedGitCommands().some((args) => args.some((arg) => arg.includes('badbranch')))).toBe(
-        false,
-      );
+      expect(
+        recordedGitCommands().some((args) => args.some((arg) => arg.includes('badbranch'))),
+      ).toBe(false);
     });
   });
 
@@ -413,20 +457,28 @@ describe('LocalExecutor', () => {
           'cat /etc/secret/db.password; echo',
           'printf "%s\\n" "$API_KEY"',
           'stat -c %a /etc/secret/API_KEY',
-          'echo x > /etc/secret/API_KEY 2>/dev/null && echo secret-writable',
-          'touch /etc/new-file 2>/dev/null && echo etc-writable',
+          '{ echo x > /etc/secret/API_KEY; } 2>/dev/null && echo secret-writable',
+          '{ echo x > /etc/new-file; } 2>/dev/null && echo etc-writable',
           'true',
         ].join('\n'),
       });
 
-      expect(outcome.output.split('\n')).toEqual(['s3cret value', 'pa ss', 's3cret value', '400', '']);
+      expect(outcome.output.split('\n')).toEqual([
+        's3cret value',
+        'pa ss',
+        's3cret value',
+        '400',
+        '',
+      ]);
     });
 
     test('host /etc stays readable, relative symlinks included', async () => {
       const hostOsRelease = readFileSync('/etc/os-release', 'utf8');
       const hostHostname = readFileSync('/etc/hostname', 'utf8');
 
-      const { outcome } = await runJob(executor, { command: 'cat /etc/os-release; cat /etc/hostname' });
+      const { outcome } = await runJob(executor, {
+        command: 'cat /etc/os-release; cat /etc/hostname',
+      });
 
       expect(outcome.status).toBe('succeeded');
       expect(outcome.output).toBe(hostOsRelease + hostHostname);
@@ -442,7 +494,9 @@ describe('LocalExecutor', () => {
         const names = variables.map((line) => line.slice(0, line.indexOf('='))).sort();
         expect(outcome.output).not.toContain(marker);
         expect(names).toEqual(['HOME', 'KRITEN_JOB_ID', 'LANG', 'PATH', 'PWD']);
-        expect(variables).toContain('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+        expect(variables).toContain(
+          'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        );
         expect(variables).toContain('HOME=/tmp');
         expect(variables).toContain('LANG=C.UTF-8');
         expect(variables).toContain(`KRITEN_JOB_ID=${job.jobId}`);
@@ -463,8 +517,12 @@ describe('LocalExecutor', () => {
 
     test('EXTRA_VARS arrives byte for byte', async () => {
       const extraVars =
-        JSON.stringify({ quote: `it's "quoted"`, command: '$(touch /tmp/x) `id`', text: 'a\nb', emoji: 'żółw 🐢' }) +
-        '\nsecond line with \\ backslash, \t tab and $HOME\n';
+        JSON.stringify({
+          quote: `it's "quoted"`,
+          command: '$(touch /tmp/x) `id`',
+          text: 'a\nb',
+          emoji: 'żółw 🐢',
+        }) + '\nsecond line with \\ backslash, \t tab and $HOME\n';
 
       const { outcome } = await runJob(executor, { extraVars, command: 'printf %s "$EXTRA_VARS"' });
 
@@ -514,11 +572,9 @@ describe('LocalExecutor', () => {
       const job = jobLaunch({ command: `sleep ${marker}` });
       await executor.launch(job, sink);
 
-      let outer: number | undefined;
-      await waitUntil(() => {
-        outer = processesWithText(marker).find((pid) => parentOf(pid) === process.pid);
-        return outer !== undefined;
-      });
+      // Until the command runs, bwrap may not yet have armed --die-with-parent.
+      await waitUntil(() => processesWithText(`sleep\0${marker}`).length > 0);
+      const outer = processesWithText(marker).find((pid) => parentOf(pid) === process.pid);
       process.kill(outer!, 'SIGTERM');
       const outcome = await sink.waitForEnd(job.jobId);
 
@@ -575,7 +631,9 @@ describe('LocalExecutor', () => {
       const job = jobLaunch({ command: `setsid sleep ${detached} & echo started; wait` });
 
       await executor.launch(job, sink);
-      const printed = await waitUntil(async () => (await executor.readLiveOutput(job.jobId)) === 'started\n');
+      const printed = await waitUntil(
+        async () => (await executor.readLiveOutput(job.jobId)) === 'started\n',
+      );
       const running = processesWithText(detached).length > 0;
       const cancelled = await executor.cancel(job.jobId);
       const outcome = await sink.waitForEnd(job.jobId);
@@ -589,6 +647,27 @@ describe('LocalExecutor', () => {
       expect(sink.endCounts.get(job.jobId)).toBe(1);
       expect(await waitUntil(() => processesWithText(detached).length === 0)).toBe(true);
       expect(await executor.cancel(job.jobId)).toBe(false);
+    });
+
+    test('cancel right after launch leaves no process', async () => {
+      // bwrap sets up the sandbox in the first few milliseconds, so the cancel lands at
+      // different steps of that setup.
+      const markers: string[] = [];
+      for (let attempt = 0; attempt < 60; attempt++) {
+        const marker = sleepMarker();
+        const sink = new RecordingSink();
+        const job = jobLaunch({ command: `sleep ${marker}` });
+        markers.push(marker);
+
+        await executor.launch(job, sink);
+        await new Promise((resolve) => setTimeout(resolve, attempt % 6));
+        await executor.cancel(job.jobId);
+        await sink.waitForEnd(job.jobId);
+      }
+
+      const leftOver = () => markers.filter((marker) => processesWithText(marker).length > 0);
+      await waitUntil(() => leftOver().length === 0, 2000);
+      expect(leftOver()).toEqual([]);
     });
 
     test('cancel during checkout ends the job unstarted', async () => {
@@ -700,7 +779,9 @@ describe('LocalExecutor', () => {
         command: 'cat data/file.txt; env; cat /etc/secret/* 2>/dev/null; true',
       });
 
-      const fetch = recordedGitCommands().find((args) => args.some((arg) => arg.includes('/repos/private/')));
+      const fetch = recordedGitCommands().find(
+        (args) => args.includes('fetch') && args.some((arg) => arg.includes('/repos/private/')),
+      );
       const helper = readFileSync(join(dataDir, 'git-credential-helper.sh'), 'utf8');
       expect(outcome.status).toBe('succeeded');
       expect(outcome.output).toContain('file content');
@@ -754,7 +835,9 @@ describe('LocalExecutor', () => {
       });
 
       expect(outcome.status).toBe('failed');
-      expect(outcome.reason).toMatch(/^checkout of http:\/\/\*\*\*@127\.0\.0\.1:\d+\/repo\.git branch 'main' failed: /);
+      expect(outcome.reason).toMatch(
+        /^checkout of http:\/\/\*\*\*@127\.0\.0\.1:\d+\/repo\.git branch 'main' failed: /,
+      );
       expect(outcome.reason).not.toContain(wrongToken);
       expect(readFileSync(gitArgvLog, 'utf8')).not.toContain(wrongToken);
       expect(logger.lines.join('\n')).not.toContain(wrongToken);
@@ -774,7 +857,10 @@ describe('LocalExecutor', () => {
     const jobTimes: number[] = [];
     for (let run = 0; run < runs + 2; run++) {
       const startedAt = performance.now();
-      const { outcome } = await runJob(timed.executor, { runnerName: 'timing', command: 'echo ok' });
+      const { outcome } = await runJob(timed.executor, {
+        runnerName: 'timing',
+        command: 'echo ok',
+      });
       jobTimes.push(performance.now() - startedAt);
       expect(outcome.output).toBe('ok\n');
     }
@@ -802,7 +888,19 @@ function parentOf(pid: number): number | undefined {
 function runBareSandbox(): Promise<void> {
   const child = spawn(
     'bwrap',
-    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', 'sh', '-c', 'echo ok'],
+    [
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--unshare-pid',
+      'sh',
+      '-c',
+      'echo ok',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   child.stdout.resume();

@@ -31,7 +31,7 @@ const MAX_TIMER_MILLISECONDS = 2 ** 31 - 1;
 /** How long shutdown waits for jobs that are still fetching their repository. */
 const SHUTDOWN_WAIT_MILLISECONDS = 10_000;
 
-/** Why the executor ended a job before its command did. */
+/** Status and reason of a job that the executor ends before its command does. */
 interface JobStop {
   status: 'failed' | 'cancelled';
   reason: string;
@@ -128,8 +128,8 @@ export class LocalExecutor implements JobExecutor {
     }
 
     this.stopJob(active, { status: 'cancelled', reason: 'cancelled' });
-    // A job still fetching its repository reports its end once the fetch returns; a running
-    // sandbox ends at once, so the caller can read the final state.
+    // A running sandbox ends at once, so the caller can read the final state. A job that is
+    // still fetching its repository reports its end when the fetch returns.
     if (active.child !== undefined) {
       await active.finished;
     }
@@ -260,9 +260,13 @@ export class LocalExecutor implements JobExecutor {
       await this.finishUnstarted(active, `starting the sandbox failed: ${describe(error)}`);
       return;
     }
+    // Both listeners exist before the first await: Node emits 'spawn' on the next tick, and
+    // a command that ends at once could emit 'exit' while the descriptor is being closed.
+    const spawned = waitForSpawn(child);
+    const exited = waitForExit(child);
     await output.close();
 
-    const spawnError = await waitForSpawn(child);
+    const spawnError = await spawned;
     if (spawnError !== undefined) {
       await this.finishUnstarted(
         active,
@@ -271,16 +275,14 @@ export class LocalExecutor implements JobExecutor {
       return;
     }
 
-    // 'exit' cannot come before this listener: libuv reports it in a later event loop phase
-    // than the 'spawn' event that waitForSpawn resolved on.
     active.child = child;
-    child.once('exit', (code, signal) => {
-      this.handleExit(active, code, signal).catch((error: unknown) => {
+    exited
+      .then(({ code, signal }) => this.handleExit(active, code, signal))
+      .catch((error: unknown) => {
         this.logger.error(
           `job '${job.jobId}': handling the sandbox exit failed: ${describe(error)}`,
         );
       });
-    });
     child.on('error', (error) => {
       this.logger.error(`job '${job.jobId}': sandbox process error: ${error.message}`);
     });
@@ -367,7 +369,7 @@ export class LocalExecutor implements JobExecutor {
     });
   }
 
-  /** Reports the end once, after the start report, then forgets the job and removes its folder. */
+  /** Reports the end once, after the start report, then drops the job and removes its folder. */
   private async finish(active: ActiveJob, outcome: JobOutcome): Promise<void> {
     const jobId = active.job.jobId;
     await active.startReported;
@@ -433,6 +435,15 @@ function createActiveJob(job: JobLaunch, events: JobEventSink, workspace: JobWor
     markFinished = resolve;
   });
   return { job, events, workspace, exited: false, finished, markFinished };
+}
+
+/** Resolves with the exit code or the signal that ended the child. */
+function waitForExit(
+  child: ChildProcess,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
 }
 
 /** Resolves when the child has started, or with the error that kept it from starting. */

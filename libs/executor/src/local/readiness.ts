@@ -51,7 +51,7 @@ export async function findReadinessProblems(): Promise<string[]> {
   const bwrapPath = findExecutable('bwrap');
   if (bwrapPath === undefined) {
     problems.push(
-      `bubblewrap (bwrap) is not installed or not on PATH, and the local executor needs it to sandbox jobs: ${installAdvice('bubblewrap')}, or set KRITEN_EXECUTOR=kubernetes`,
+      `bubblewrap (bwrap) is not installed or not on PATH, and the local executor needs it to sandbox jobs: ${installAdvice('bubblewrap')}`,
     );
     return problems;
   }

@@ -16,13 +16,22 @@ const HOST_ETC_NAME = '.host';
 
 const ETC_REFRESH_MILLISECONDS = 60_000;
 
-/** Namespaces and process settings shared by every sandbox, including the readiness probe. */
+/**
+ * Namespaces and process settings shared by every sandbox, including the readiness probe.
+ *
+ * bwrap's --new-session is left out on purpose. spawnSandbox already starts bwrap in a new
+ * session without a controlling terminal, so a job cannot inject input into a terminal, which
+ * is what --new-session guards against. With --new-session, bwrap's inner process leaves the
+ * process group during its setup, and a group kill in the first milliseconds after spawn left
+ * the sandbox running in 3 of 150 tries (bwrap 0.8, Linux 6.18), as the test "cancel right
+ * after launch leaves no process" can show. Without it, the group kill always reaches the
+ * init process of the PID namespace, whose death ends every process in it.
+ */
 export const ISOLATION_ARGUMENTS = [
   '--unshare-pid',
   '--unshare-ipc',
   '--unshare-uts',
   '--die-with-parent',
-  '--new-session',
   '--cap-drop',
   'ALL',
 ];
@@ -111,7 +120,7 @@ async function readEtc(etcDir: string): Promise<EtcEntry[]> {
 export interface SandboxLayout {
   /** The server's data directory, replaced by an empty tmpfs inside the sandbox. */
   dataDir: string;
-  /** The job's writable working directory; the only part of dataDir that the job sees. */
+  /** The job's writable working directory, the only part of dataDir that a job can access. */
   checkoutDir: string;
   /** Folder with one file per secret, mounted read-only at /etc/secret. */
   secretDir: string;
@@ -119,9 +128,10 @@ export interface SandboxLayout {
 }
 
 /**
- * Builds the bwrap arguments that run `/bin/sh -c command` in the checkout: a read-only host
- * root, private /dev, /proc and /tmp, a read-only /etc with the secrets added, the data
- * directory hidden except for the checkout, own PID, IPC and UTS namespaces and no capabilities.
+ * Builds the bwrap arguments that run `/bin/sh -c command` in the checkout. The sandbox has a
+ * read-only host root, private /dev, /proc and /tmp, and a read-only /etc with the secrets
+ * added. The data directory is hidden except for the checkout. The job gets its own PID, IPC
+ * and UTS namespaces and no capabilities.
  */
 export function buildSandboxArguments(layout: SandboxLayout, command: string): string[] {
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
@@ -165,10 +175,10 @@ export function buildJobEnvironment(
 }
 
 /**
- * Starts bwrap as the leader of a new process group, with the job's environment passed
- * directly (bwrap's --setenv would put secrets in its command line, which every user can read
- * in /proc) and stdout and stderr both written to outputFd, so their interleaving is exact.
- * Throws synchronously on invalid arguments, such as a NUL byte in a variable.
+ * Starts bwrap as the leader of a new session and process group. The job's environment is
+ * passed as bwrap's own, because --setenv would put secrets in the command line, which every
+ * user can read in /proc. stdout and stderr both go to outputFd, so their interleaving is
+ * exact. Throws synchronously on invalid arguments, such as a NUL byte in a variable.
  */
 export function spawnSandbox(
   bwrapPath: string,
@@ -185,9 +195,9 @@ export function spawnSandbox(
 }
 
 /**
- * Kills the sandbox's process group with SIGKILL. bwrap is the group leader, and its death
- * ends the PID namespace (through --die-with-parent), which kills every process inside, even
- * one that started a session of its own.
+ * Kills the sandbox's process group with SIGKILL. The group contains bwrap and the init process
+ * of the job's PID namespace, whose death kills every process inside, even one that started
+ * a session of its own.
  */
 export function killSandbox(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {

@@ -102,7 +102,12 @@ export class CreateCoreTables1764892800000 implements MigrationInterface {
         ],
       }),
     );
-    for (const columns of [['created_at'], ['task', 'created_at'], ['owner', 'created_at'], ['status', 'created_at']]) {
+    for (const columns of [
+      ['created_at'],
+      ['task', 'created_at'],
+      ['owner', 'created_at'],
+      ['status', 'created_at'],
+    ]) {
       const name = `idx_jobs_${columns[0] === 'created_at' ? 'created' : `${columns[0]}_created`}`;
       await queryRunner.createIndex('jobs', new TableIndex({ name, columnNames: columns }));
     }
@@ -165,7 +170,11 @@ function currentTimestampDefault(queryRunner: QueryRunner): string | undefined {
   return queryRunner.connection.options.type === 'mysql' ? 'CURRENT_TIMESTAMP(3)' : undefined;
 }
 
-function varchar(name: string, length: number, options: Partial<TableColumnOptions> = {}): TableColumnOptions {
+function varchar(
+  name: string,
+  length: number,
+  options: Partial<TableColumnOptions> = {},
+): TableColumnOptions {
   return { name, type: 'varchar', length: String(length), ...options };
 }
 
