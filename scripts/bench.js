@@ -21,6 +21,7 @@ main().catch((error) => {
 async function main() {
   const work = mkdtempSync(join(tmpdir(), 'kriten-bench-'));
   const repository = createRepository(join(work, 'repo'));
+  progress('starting the server');
   const server = await startServer(join(work, 'data'));
   const results = [];
   try {
@@ -30,17 +31,21 @@ async function main() {
     await api.send('POST', '/api/v1/tasks', { name: 'echo-sync', runner: 'bench', command: 'echo ok', synchronous: true });
     await api.send('POST', '/api/v1/tasks', { name: 'echo-async', runner: 'bench', command: 'echo ok' });
 
+    progress('measuring the floor: bwrap started directly');
     const floor = measureFloor(args['latency-runs']);
+    progress('measuring sync job latency');
     const latency = await measureSyncLatency(api, args['latency-runs']);
     results.push(['sync echo job p50', ms(latency.p50), `floor p50 ${ms(floor.p50)}`, ratio(latency.p50 / floor.p50), 'at most 4x the floor', latency.p50 <= 4 * floor.p50]);
     results.push(['sync echo job p99', ms(latency.p99), `floor p99 ${ms(floor.p99)}`, ratio(latency.p99 / floor.p99), '', null]);
 
+    progress('measuring reads and async launches');
     const listSmall = await measureListing(api, 200);
     const reads = await measureRate(() => api.send('GET', '/api/v1/tasks'), args['rate-seconds'], args.concurrency);
     const accepts = await measureRate(() => api.send('POST', '/api/v1/jobs/echo-async', {}), args['rate-seconds'], args.concurrency);
     results.push(['async launches accepted', `${reads.perSecond > 0 ? accepts.perSecond.toFixed(0) : 0}/s`, `GET /tasks ${reads.perSecond.toFixed(0)}/s`, ratio(accepts.perSecond / reads.perSecond), 'at least 0.5x the read', accepts.perSecond >= 0.5 * reads.perSecond]);
     await waitForQueueToDrain(api);
 
+    progress(`running ${args.jobs} trivial jobs`);
     const throughput = await measureThroughput(api, args.jobs, args.concurrency);
     results.push(['completed trivial jobs', `${throughput.perSecond.toFixed(0)}/s`, `${throughput.succeeded}/${args.jobs} succeeded`, '', 'at least 100/s, none lost', throughput.perSecond >= 100 && throughput.succeeded === args.jobs]);
 
@@ -57,6 +62,10 @@ async function main() {
   printTable(results);
 }
 
+function progress(message) {
+  console.error(`[bench] ${message}`);
+}
+
 function createRepository(path) {
   execFileSync('git', ['init', '--quiet', '--initial-branch=main', path]);
   writeFileSync(join(path, 'run.sh'), '#!/bin/sh\necho ok\n');
@@ -68,15 +77,17 @@ function createRepository(path) {
 
 async function startServer(dataDir) {
   const main = join(__dirname, '../dist/apps/kriten/src/main.js');
-  const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH, PORT: '0', KRITEN_LISTEN_HOST: '127.0.0.1', KRITEN_DATA_DIR: dataDir, KRITEN_ROOT_PASSWORD: ROOT_PASSWORD, KRITEN_LOG_LEVEL: 'warn' },
+  // BENCH_NODE_ARGS passes options such as --cpu-prof to the server's Node process.
+  const nodeArguments = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArguments, main], {
+    env: { PATH: process.env.PATH, PORT: '0', KRITEN_LISTEN_HOST: '127.0.0.1', KRITEN_DATA_DIR: dataDir, KRITEN_ROOT_PASSWORD: ROOT_PASSWORD, KRITEN_LOG_LEVEL: 'log', ...pick(process.env, 'KRITEN_MAX_CONCURRENT_JOBS') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const port = await new Promise((resolve, reject) => {
     const onData = (chunk) => {
       output += chunk;
-      const match = /listening on port (\d+)/.exec(output);
+      const match = /listening on \S+ port (\d+)/.exec(output);
       if (match) resolve(Number(match[1]));
     };
     child.stdout.on('data', onData);
@@ -217,4 +228,8 @@ function parseArguments(argv, defaults) {
     parsed[name] = Number(argv[i + 1]);
   }
   return parsed;
+}
+
+function pick(source, ...names) {
+  return Object.fromEntries(names.filter((name) => source[name] !== undefined).map((name) => [name, source[name]]));
 }

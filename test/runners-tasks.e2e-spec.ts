@@ -185,7 +185,7 @@ describe.each(databaseTargets())('runners and tasks on $name', (target: Database
       ['empty name', { name: '' }, "name '' is invalid"],
       ['number name', { name: 5 }, 'name must be a string, got number'],
       ['null name', { name: null }, 'name must be a string, got null'],
-      ['missing name', { name: undefined }, 'name must be a string'],
+      ['missing name', { name: undefined }, 'name is required'],
       ['branch with ..', { branch: 'a..b' }, "branch 'a..b' is invalid: it must not contain '..'"],
       [
         'branch with leading dash',
@@ -199,14 +199,14 @@ describe.each(databaseTargets())('runners and tasks on $name', (target: Database
         { gitURL: 'https://user:hunter2@git.example.com/repo.git' },
         'gitURL must not contain a password',
       ],
-      ['missing gitURL', { gitURL: undefined }, 'gitURL must be a non-empty string'],
+      ['missing gitURL', { gitURL: undefined }, 'gitURL is required'],
       ['empty gitURL', { gitURL: '' }, 'gitURL must be a non-empty string'],
       ['gitURL with other scheme', { gitURL: 'ftp://host/repo.git' }, "unsupported scheme 'ftp:'"],
       ['gitURL with leading dash', { gitURL: '-uhelp' }, "must not start with '-'"],
-      ['missing image', { image: undefined }, 'image'],
+      ['missing image', { image: undefined }, 'image is required'],
       ['empty image', { image: '' }, 'image must be longer than or equal to 1 characters'],
       ['number token', { token: 5 }, 'token must be a string'],
-      ['unknown field', { colour: 'red' }, 'property colour should not exist'],
+      ['unknown field', { colour: 'red' }, "unknown field 'colour'"],
       ['secret array', { secret: ['a'] }, 'secret must be an object'],
       ['secret string', { secret: 'a=b' }, 'secret must be an object'],
       ['secret key with slash', { secret: { 'a/b': 'x' } }, "secret key 'a/b' is invalid"],
@@ -222,6 +222,21 @@ describe.each(databaseTargets())('runners and tasks on $name', (target: Database
       expect(response.body.error).toBe('Bad Request');
       expect(messageOf(response)).toContain(message);
       expect(await readState()).toEqual(before);
+    });
+
+    it('several problems are listed in details', async () => {
+      const response = await api.post(RUNNERS, { name: 'Bad_Name', colour: 'red' });
+
+      expect(response.status).toBe(400);
+      expect(typeof response.body.message).toBe('string');
+      expect(response.body.details).toEqual(
+        expect.arrayContaining([
+          'image is required',
+          'gitURL is required',
+          "unknown field 'colour'",
+        ]),
+      );
+      expect(response.body.details).toHaveLength(4);
     });
 
     it('gitURL password is not echoed', async () => {
@@ -447,7 +462,7 @@ describe.each(databaseTargets())('runners and tasks on $name', (target: Database
       ['empty image', { image: '' }, 'image must be longer than or equal to 1 characters'],
       ['number token', { token: 5 }, 'token must be a string'],
       ['number name', { name: 5 }, 'name must be a string'],
-      ['unknown field', { colour: 'red' }, 'property colour should not exist'],
+      ['unknown field', { colour: 'red' }, "unknown field 'colour'"],
       ['secret array', { secret: ['a'] }, 'secret must be an object'],
       ['secret null', { secret: null }, 'secret must be an object'],
       ['secret key with slash', { secret: { 'a/b': 'x' } }, "secret key 'a/b' is invalid"],
@@ -881,10 +896,10 @@ describe.each(databaseTargets())('runners and tasks on $name', (target: Database
       ['empty name', { name: '' }, "name '' is invalid"],
       ['number name', { name: 7 }, 'name must be a string, got number'],
       ['boolean name', { name: true }, 'name must be a string, got boolean'],
-      ['missing command', { command: undefined }, 'command must be a string'],
+      ['missing command', { command: undefined }, 'command is required'],
       ['empty command', { command: '' }, 'command must be longer than or equal to 1 characters'],
       ['number command', { command: 5 }, 'command must be a string'],
-      ['missing runner', { runner: undefined }, 'runner must be a string'],
+      ['missing runner', { runner: undefined }, 'runner is required'],
       ['string synchronous', { synchronous: 'yes' }, 'synchronous must be a boolean value'],
       [
         'zero sync timeout',
@@ -892,7 +907,7 @@ describe.each(databaseTargets())('runners and tasks on $name', (target: Database
         'sync_timeout_seconds must not be less than 1',
       ],
       ['fractional timeout', { timeout_seconds: 1.5 }, 'timeout_seconds must be an integer number'],
-      ['unknown field', { colour: 'red' }, 'property colour should not exist'],
+      ['unknown field', { colour: 'red' }, "unknown field 'colour'"],
       ['secret key with slash', { secret: { 'a/b': 'x' } }, "secret key 'a/b' is invalid"],
       ['secret key ..', { secret: { '..': 'x' } }, "secret key '..' is invalid"],
       ['secret number value', { secret: { KEY: 5 } }, "value of 'KEY' must be a string"],
@@ -1046,7 +1061,7 @@ describe.each(databaseTargets())('runners and tasks on $name', (target: Database
       ['empty command', { command: '' }, 'command must be longer than or equal to 1 characters'],
       ['string synchronous', { synchronous: 'yes' }, 'synchronous must be a boolean value'],
       ['number name', { name: 5 }, 'name must be a string'],
-      ['unknown field', { colour: 'red' }, 'property colour should not exist'],
+      ['unknown field', { colour: 'red' }, "unknown field 'colour'"],
       ['secret key with slash', { secret: { 'a/b': 'x' } }, "secret key 'a/b' is invalid"],
       ['secret number value', { secret: { KEY: 5 } }, "value of 'KEY' must be a string"],
       ['schema array', { schema: [] }, 'schema must be an object'],

@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { startExpectingFailure } from './support/kriten-server';
+import { makeTempDir } from './support/temp';
 
 describe('startup without bubblewrap', () => {
   let binDir: string;
 
   beforeAll(() => {
     // A PATH that has git and tar but no bwrap, as on a machine where bubblewrap is missing.
-    binDir = mkdtempSync(join(tmpdir(), 'kriten-bin-'));
+    binDir = makeTempDir('kriten-bin-');
     for (const tool of ['git', 'tar', 'sh']) {
       symlinkSync(`/usr/bin/${tool}`, join(binDir, tool));
     }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeTempDir } from './temp';
 
 /** A real git repository in a temporary folder, reachable with a file:// URL. */
 export class GitRepository {
@@ -12,7 +12,7 @@ export class GitRepository {
   }
 
   static create(files: Record<string, string>, branch = 'main'): GitRepository {
-    const path = mkdtempSync(join(tmpdir(), 'kriten-repo-'));
+    const path = makeTempDir('kriten-repo-');
     execFileSync('git', ['init', '--quiet', `--initial-branch=${branch}`, path]);
     const repository = new GitRepository(path);
     repository.commit(files, 'initial commit');

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeTempDir } from './temp';
 
 const MAIN = join(__dirname, '../../dist/apps/kriten/src/main.js');
 export const ROOT_PASSWORD = 'root-password-for-tests';
@@ -38,7 +38,7 @@ export class KritenServer {
   }
 
   static async start(options: StartOptions = {}): Promise<KritenServer> {
-    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'kriten-e2e-'));
+    const dataDir = options.dataDir ?? makeTempDir('kriten-e2e-');
     const child = spawn(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -67,7 +67,7 @@ export class KritenServer {
       );
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
-        const match = /listening on port (\d+)/.exec(output);
+        const match = /listening on \S+ port (\d+)/.exec(output);
         if (match) {
           clearTimeout(timer);
           resolve(Number(match[1]));
@@ -107,7 +107,7 @@ export class KritenServer {
 export async function startExpectingFailure(
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kriten-e2e-'));
+  const dataDir = makeTempDir('kriten-e2e-');
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: '0', KRITEN_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConsoleLogger, LogLevel, ValidationPipe } from '@nestjs/common';
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
@@ -7,6 +7,7 @@ import { AppModule } from './app.module';
 import { installJsonBodyParser } from './common/body-parser';
 import { CaseInsensitiveBodyPipe } from './common/case-insensitive-body.pipe';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { createValidationPipe } from './common/validation';
 import { ConfigError, KritenConfig, loadConfig } from './config/kriten-config';
 import { setUpSwagger } from './swagger';
 
@@ -27,19 +28,16 @@ async function bootstrap(config: KritenConfig): Promise<void> {
   app.setGlobalPrefix('api/v1');
   app.use(cookieParser());
   installJsonBodyParser(app.getHttpAdapter().getInstance(), config.maxBodyBytes);
-  app.useGlobalPipes(
-    new CaseInsensitiveBodyPipe(),
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
-  );
+  app.useGlobalPipes(new CaseInsensitiveBodyPipe(), createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableShutdownHooks();
   setUpSwagger(app);
 
-  await app.listen(config.port, process.env.KRITEN_LISTEN_HOST ?? '0.0.0.0');
+  await app.listen(config.port, config.listenHost);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log(
-    `Kriten listening on port ${port} with the ${config.executor} executor; API docs at /swagger`,
+    `Kriten listening on ${config.listenHost} port ${port} with the ${config.executor} executor; API docs at /swagger`,
     'Bootstrap',
   );
 }

@@ -1,6 +1,13 @@
 import { Body, Controller, Get, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ErrorDto } from '../common/api-errors';
 import type { AuthenticatedUser } from './authenticated-user';
 import { LocalAuthGuard } from './auth.guards';
 import { AuthService } from './auth.service';
@@ -16,9 +23,10 @@ export class AuthController {
   @HttpCode(200)
   @Public()
   @UseGuards(LocalAuthGuard)
-  @ApiOperation({ summary: 'Log in with a username and password' })
+  @ApiOperation({ summary: 'Log in with a username and password', security: [] })
+  @ApiBadRequestResponse({ type: ErrorDto, description: 'Missing username or password' })
   @ApiOkResponse({ type: TokenDto })
-  @ApiUnauthorizedResponse({ description: 'Invalid username or password' })
+  @ApiUnauthorizedResponse({ type: ErrorDto, description: 'Invalid username or password' })
   login(
     @Body() _credentials: LoginDto,
     @CurrentUser() user: AuthenticatedUser,

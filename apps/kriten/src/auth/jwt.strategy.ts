@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
@@ -21,12 +22,19 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     keys: KeyMaterial,
     private readonly users: UsersService,
   ) {
+    const signingKey = createSecretKey(Buffer.from(keys.jwtSecret));
     super({
       jwtFromRequest: ExtractJwt.fromExtractors([
         ExtractJwt.fromAuthHeaderAsBearerToken(),
         tokenFromCookie,
       ]),
-      secretOrKey: keys.jwtSecret,
+      // A KeyObject made once: given a string or Buffer, jsonwebtoken first tries to parse it
+      // as a public key on every call, which costs more than the signature check.
+      secretOrKeyProvider: (
+        _request: unknown,
+        _token: unknown,
+        done: (error: null, key: string) => void,
+      ) => done(null, signingKey as unknown as string),
       algorithms: [JWT_ALGORITHM],
       ignoreExpiration: false,
     });

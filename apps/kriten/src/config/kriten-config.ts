@@ -12,6 +12,8 @@ export class ConfigError extends Error {}
 /** The server's settings, read once from the environment at start. */
 export class KritenConfig {
   port: number;
+  /** Address to listen on; 0.0.0.0 for every interface. */
+  listenHost: string;
   dataDir: string;
   databaseKind: DatabaseKind;
   /** Connection URL for MySQL/MariaDB; sensitive because it may hold a password. */
@@ -42,6 +44,7 @@ export function loadConfig(env: Env): KritenConfig {
   const config = new KritenConfig();
 
   config.port = readInteger(env, 'PORT', 8080, 0, 65535);
+  config.listenHost = readListenHost(env);
   config.dataDir = readDataDir(env);
   Object.assign(config, readDatabase(env));
   config.executor = readChoice(env, 'KRITEN_EXECUTOR', ['local', 'kubernetes'], 'local');
@@ -114,6 +117,18 @@ function readChoice<T extends string>(env: Env, name: string, choices: T[], fall
     throw invalid(name, value, `one of ${choices.join(', ')}`);
   }
   return value as T;
+}
+
+function readListenHost(env: Env): string {
+  const value = readOptional(env, 'KRITEN_LISTEN_HOST') ?? '0.0.0.0';
+  if (!/^[A-Za-z0-9.:-]+$/.test(value)) {
+    throw invalid(
+      'KRITEN_LISTEN_HOST',
+      value,
+      'an IP address or host name, such as 127.0.0.1 or 0.0.0.0',
+    );
+  }
+  return value;
 }
 
 function readDataDir(env: Env): string {

@@ -8,7 +8,7 @@ import {
 import { JOB_EXECUTOR, JobEventSink, JobExecutor, JobLaunch, JobOutcome } from '@kriten/executor';
 import { parseJsonResult } from '@kriten/results';
 import { KritenConfig } from '../config/kriten-config';
-import { RunnersService } from '../runners/runners.service';
+import { RUNNER_GIT_TOKEN_KEY, RunnersService } from '../runners/runners.service';
 import { SecretsService } from '../secrets/secrets.service';
 import { mergeRunnerAndTaskSecrets } from '../secrets/secret-merge';
 import { DEFAULT_TIMEOUT_SECONDS } from '../tasks/tasks.service';
@@ -56,8 +56,11 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
     this.wake();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async onApplicationShutdown(signal?: string): Promise<void> {
     this.stopped = true;
+    this.logger.log(
+      `shutting down${signal ? ` on ${signal}` : ''}: stopping ${this.active.size} running job(s); queued jobs stay queued for the next start`,
+    );
     await this.executor.shutdown();
   }
 
@@ -92,7 +95,7 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
 
   async jobStarted(jobId: string, startedAt: Date): Promise<void> {
     await this.jobs.markStarted(jobId, startedAt);
-    this.logger.debug(`job ${jobId} recorded as started`);
+    this.logger.debug(`job '${jobId}' recorded as started`);
   }
 
   async jobEnded(jobId: string, outcome: JobOutcome): Promise<void> {
@@ -179,11 +182,14 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
       return `runner '${task.runner}' was deleted before the job started`;
     }
 
-    const [runnerSecrets, taskSecrets, gitToken] = await Promise.all([
-      this.secrets.read('runner', runner.name),
-      this.secrets.read('task', task.name),
-      this.runners.readGitToken(runner.name),
+    const secrets = await this.secrets.readMany([
+      ['runner', runner.name],
+      ['task', task.name],
+      ['runner_git_token', runner.name],
     ]);
+    const runnerSecrets = secrets.get(`runner/${runner.name}`)!;
+    const taskSecrets = secrets.get(`task/${task.name}`)!;
+    const gitToken = secrets.get(`runner_git_token/${runner.name}`)![RUNNER_GIT_TOKEN_KEY];
     return {
       jobId,
       taskName: task.name,

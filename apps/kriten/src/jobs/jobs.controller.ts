@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiBody,
+  ApiParam,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -22,6 +23,7 @@ import {
   ApiExtraModels,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { ApiCommonErrors, ApiConflictError, ApiSchemaRejectedError } from '../common/api-errors';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser, RequirePermission } from '../auth/permission.decorator';
 import type { RawBodyRequest } from '../common/body-parser';
@@ -31,6 +33,7 @@ import { JobsService } from './jobs.service';
 export const TOTAL_COUNT_HEADER = 'X-Total-Count';
 
 @ApiTags('jobs')
+@ApiCommonErrors()
 @ApiExtraModels(JobDto, JobCreatedDto)
 @Controller('jobs')
 export class JobsController {
@@ -55,9 +58,11 @@ export class JobsController {
     return jobs;
   }
 
-  @Post(':task')
+  @Post(':id')
   @HttpCode(200)
-  @RequirePermission('jobs', 'write', { param: 'task' })
+  @RequirePermission('jobs', 'write', { param: 'id' })
+  @ApiParam({ name: 'id', description: 'Name of the task to start a job of' })
+  @ApiSchemaRejectedError()
   @ApiOperation({
     summary: 'Start a job of a task',
     description:
@@ -68,7 +73,7 @@ export class JobsController {
     schema: { oneOf: [{ $ref: getSchemaPath(JobCreatedDto) }, { $ref: getSchemaPath(JobDto) }] },
   })
   launch(
-    @Param('task') task: string,
+    @Param('id') task: string,
     @Body() body: unknown,
     @Req() request: Request & RawBodyRequest,
     @CurrentUser() caller: AuthenticatedUser,
@@ -77,16 +82,18 @@ export class JobsController {
     return this.launchJob(task, body, request, caller, response);
   }
 
-  @Put(':task')
+  @Put(':id')
   @HttpCode(200)
-  @RequirePermission('jobs', 'write', { param: 'task' })
+  @RequirePermission('jobs', 'write', { param: 'id' })
+  @ApiParam({ name: 'id', description: 'Name of the task to start a job of' })
+  @ApiSchemaRejectedError()
   @ApiOperation({ summary: 'Start a job of a task (same as POST)' })
   @ApiBody({ required: false, schema: { type: 'object', additionalProperties: true } })
   @ApiOkResponse({
     schema: { oneOf: [{ $ref: getSchemaPath(JobCreatedDto) }, { $ref: getSchemaPath(JobDto) }] },
   })
   launchWithPut(
-    @Param('task') task: string,
+    @Param('id') task: string,
     @Body() body: unknown,
     @Req() request: Request & RawBodyRequest,
     @CurrentUser() caller: AuthenticatedUser,
@@ -132,6 +139,7 @@ export class JobsController {
   @Delete(':id')
   @RequirePermission('jobs', 'write', { jobParam: 'id' })
   @ApiOperation({ summary: 'Cancel a queued or running job' })
+  @ApiConflictError('The job already ended')
   @ApiOkResponse({ type: JobCreatedDto })
   cancel(@Param('id') id: string): Promise<JobCreatedDto> {
     return this.jobs.cancel(id);

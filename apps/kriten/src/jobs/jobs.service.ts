@@ -63,7 +63,7 @@ export class JobsService {
         )
       : undefined;
     this.dispatcher.wake();
-    this.logger.log(`job ${job.id} of task '${task.name}' queued by '${caller.username}'`);
+    this.logger.log(`job '${job.id}' of task '${task.name}' queued by '${caller.username}'`);
 
     if (ended && (await ended)) {
       return { finishedJob: await this.getSerialized(job.id) };
@@ -117,7 +117,7 @@ export class JobsService {
 
     if (job.status === 'queued' && (await this.jobs.cancelQueued(id, new Date()))) {
       this.dispatcher.waiters.notifyEnded(id);
-      this.logger.log(`job ${id} cancelled while queued`);
+      this.logger.log(`job '${id}' cancelled while queued`);
       return { id, msg: `job ${id} cancelled` };
     }
     if (!(await this.dispatcher.cancelRunning(id))) {
@@ -126,7 +126,7 @@ export class JobsService {
         `job ${id} is not running on this server and cannot be cancelled here`,
       );
     }
-    this.logger.log(`job ${id} cancelled while running`);
+    this.logger.log(`job '${id}' cancelled while running`);
     return { id, msg: `job ${id} cancelled` };
   }
 

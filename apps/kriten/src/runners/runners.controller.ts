@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCommonErrors, ApiConflictError } from '../common/api-errors';
 import { RequirePermission } from '../auth/permission.decorator';
 import { MessageDto } from '../common/message.dto';
 import { CreateRunnerDto, RunnerDto, UpdateRunnerDto } from './runner.dto';
@@ -8,6 +9,7 @@ import { RunnersService } from './runners.service';
 const SECRET_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
 @ApiTags('runners')
+@ApiCommonErrors()
 @Controller('runners')
 export class RunnersController {
   constructor(private readonly runners: RunnersService) {}
@@ -24,6 +26,7 @@ export class RunnersController {
   @HttpCode(200)
   @RequirePermission('runners', 'write')
   @ApiOperation({ summary: 'Create a runner' })
+  @ApiConflictError('A runner of that name exists')
   @ApiOkResponse({ type: RunnerDto })
   create(@Body() input: CreateRunnerDto): Promise<RunnerDto> {
     return this.runners.create(input);
@@ -48,6 +51,7 @@ export class RunnersController {
   @Delete(':name')
   @RequirePermission('runners', 'write', { param: 'name' })
   @ApiOperation({ summary: 'Delete a runner that has no tasks' })
+  @ApiConflictError('The runner still has tasks')
   @ApiOkResponse({ type: MessageDto })
   delete(@Param('name') name: string): Promise<MessageDto> {
     return this.runners.delete(name);

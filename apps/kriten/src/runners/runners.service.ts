@@ -11,7 +11,7 @@ import { TaskEntity } from '../tasks/task.entity';
 import { CreateRunnerDto, RunnerDto, UpdateRunnerDto } from './runner.dto';
 import { RunnerEntity } from './runner.entity';
 
-const GIT_TOKEN_KEY = 'token';
+export const RUNNER_GIT_TOKEN_KEY = 'token';
 const DEFAULT_BRANCH = 'main';
 
 @Injectable()
@@ -62,7 +62,7 @@ export class RunnersService {
           await this.secrets.replace(
             'runner_git_token',
             runner.name,
-            { [GIT_TOKEN_KEY]: input.token },
+            { [RUNNER_GIT_TOKEN_KEY]: input.token },
             manager,
           );
         }
@@ -104,7 +104,7 @@ export class RunnersService {
         await this.secrets.merge(
           'runner_git_token',
           name,
-          { [GIT_TOKEN_KEY]: input.token },
+          { [RUNNER_GIT_TOKEN_KEY]: input.token },
           manager,
         );
       }
@@ -168,7 +168,7 @@ export class RunnersService {
   /** Returns the runner's decrypted git token, for job launches only. */
   async readGitToken(name: string): Promise<string | undefined> {
     const values = await this.secrets.read('runner_git_token', name);
-    return values[GIT_TOKEN_KEY];
+    return values[RUNNER_GIT_TOKEN_KEY];
   }
 
   private async toDto(runner: RunnerEntity): Promise<RunnerDto> {

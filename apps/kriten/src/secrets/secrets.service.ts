@@ -38,6 +38,25 @@ export class SecretsService {
     return values;
   }
 
+  /** Returns the decrypted secrets of several owners with one query, keyed by `kind/owner`. */
+  async readMany(
+    owners: [SecretOwnerKind, string][],
+  ): Promise<Map<string, Record<string, string>>> {
+    const rows = await this.secrets.find({
+      where: owners.map(([ownerKind, ownerName]) => ({ ownerKind, ownerName })),
+    });
+    const byOwner = new Map<string, Record<string, string>>(
+      owners.map(([kind, name]) => [`${kind}/${name}`, {}]),
+    );
+    for (const row of rows) {
+      byOwner.get(`${row.ownerKind}/${row.ownerName}`)![row.key] = this.cipher.decrypt(
+        row.encryptedValue,
+        associatedData(row.ownerKind, row.ownerName, row.key),
+      );
+    }
+    return byOwner;
+  }
+
   /** Returns the keys of one owner's secrets, without decrypting anything. */
   async keys(kind: SecretOwnerKind, ownerName: string): Promise<string[]> {
     const rows = await this.secrets.find({

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ApiCommonErrors, ApiConflictError } from '../common/api-errors';
 import { RequirePermission } from '../auth/permission.decorator';
 import { MessageDto } from '../common/message.dto';
 import { CreateTaskDto, TaskDto, UpdateTaskDto } from './task.dto';
@@ -14,6 +15,7 @@ const SCHEMA_OBJECT = {
 } as const;
 
 @ApiTags('tasks')
+@ApiCommonErrors()
 @Controller('tasks')
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
@@ -30,6 +32,7 @@ export class TasksController {
   @HttpCode(200)
   @RequirePermission('tasks', 'write')
   @ApiOperation({ summary: 'Create a task on a runner' })
+  @ApiConflictError('A task of that name exists')
   @ApiOkResponse({ type: TaskDto })
   create(@Body() input: CreateTaskDto): Promise<TaskDto> {
     return this.tasks.create(input);

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { access, cp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -12,6 +12,7 @@ import {
   type GitRemote,
 } from './git-process';
 import type { ExecutorLogger } from './local-executor-options';
+import { TreeManifest, copyTree, readTreeManifest } from './tree-copy';
 
 /**
  * Attributes that take precedence over the repository's own `.gitattributes`, so that
@@ -45,6 +46,7 @@ export class CheckoutError extends Error {
 interface Snapshot {
   users: number;
   ready: Promise<void>;
+  manifest?: Promise<TreeManifest>;
 }
 
 /** A fetch of a runner's branch; requestedAt is a `performance.now()` time. */
@@ -297,12 +299,9 @@ export class RepositoryCache {
     snapshot.users++;
     try {
       await snapshot.ready;
-      await cp(join(repository.snapshotsDir, commit), destination, {
-        recursive: true,
-        verbatimSymlinks: true,
-        errorOnExist: true,
-        force: false,
-      });
+      const source = join(repository.snapshotsDir, commit);
+      snapshot.manifest ??= readTreeManifest(source);
+      await copyTree(source, destination, await snapshot.manifest);
     } finally {
       snapshot.users--;
       if (repository.cleanupNeeded) {

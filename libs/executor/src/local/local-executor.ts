@@ -13,6 +13,7 @@ import type {
 import { GitProcessRunner } from './git-process';
 import { CheckoutError, RepositoryCache } from './git-mirror';
 import { checkJobId, checkSecrets, JobWorkspace, removeTree } from './job-workspace';
+import { Trash } from './trash';
 import type { ExecutorLogger, LocalExecutorOptions } from './local-executor-options';
 import { findExecutable, findReadinessProblems } from './readiness';
 import {
@@ -68,6 +69,7 @@ export class LocalExecutor implements JobExecutor {
   private readonly jobs = new Map<string, ActiveJob>();
   private bwrapPath: string;
   private shuttingDown = false;
+  private readonly trash: Trash;
 
   /** Creates the data directory's `repos/` and `work/` folders; throws on invalid options. */
   constructor(options: LocalExecutorOptions) {
@@ -86,6 +88,7 @@ export class LocalExecutor implements JobExecutor {
     const git = new GitProcessRunner(this.dataDir);
     this.repositories = new RepositoryCache(reposDir, git, options.repoRefreshSeconds, this.logger);
     this.bwrapPath = findExecutable('bwrap') ?? 'bwrap';
+    this.trash = new Trash(join(this.dataDir, 'discarded'), this.logger);
   }
 
   async checkReady(): Promise<void> {
@@ -94,6 +97,7 @@ export class LocalExecutor implements JobExecutor {
       throw new Error(`the local executor cannot run jobs: ${problems.join('; ')}`);
     }
     this.bwrapPath = findExecutable('bwrap') ?? this.bwrapPath;
+    await this.trash.start();
   }
 
   async launch(job: JobLaunch, events: JobEventSink): Promise<void> {
@@ -195,6 +199,7 @@ export class LocalExecutor implements JobExecutor {
     });
     const finished = await Promise.race([allFinished, timedOut]);
     clearTimeout(timer);
+    await this.trash.flush();
     if (!finished) {
       const waiting = [...this.jobs.keys()].join(', ');
       this.logger.warn(
@@ -377,11 +382,16 @@ export class LocalExecutor implements JobExecutor {
 
     const exitCode = outcome.exitCode === null ? '' : ` with exit code ${outcome.exitCode}`;
     const reason = outcome.reason === undefined ? '' : `: ${outcome.reason}`;
-    this.logger.log(`job '${jobId}' ${outcome.status}${exitCode}${reason}`);
+    const message = `job '${jobId}' ${outcome.status}${exitCode}${reason}`;
+    if (outcome.status === 'succeeded') {
+      this.logger.log(message);
+    } else {
+      this.logger.warn(message);
+    }
 
     this.jobs.delete(jobId);
     try {
-      await active.workspace.remove();
+      await this.trash.discard(active.workspace.dir, jobId);
     } catch (error) {
       this.logger.warn(
         `job '${jobId}': removing work folder ${active.workspace.dir} failed: ${describe(error)}`,
