@@ -117,7 +117,7 @@ class Api {
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const response = await fetch(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await response.text();
-    if (response.status !== 200) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+    if (response.status !== 200) throw new Error(`${method} ${path} returned ${response.status}: ${text}`);
     return { ...(text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : {}), headers: response.headers };
   }
 }
@@ -213,7 +213,8 @@ function ratio(value) {
 
 function printTable(rows) {
   const header = ['measure', 'value', 'baseline', 'ratio', 'target', 'met'];
-  const lines = [header, ...rows.map((row) => row.map((cell, index) => (index === 5 ? (cell === null ? '' : cell ? 'yes' : 'NO') : String(cell))))];
+  const formatMet = (met) => (met === null ? '' : met ? 'yes' : 'NO');
+  const lines = [header, ...rows.map((row) => [...row.slice(0, 5).map(String), formatMet(row[5])])];
   const widths = header.map((_, column) => Math.max(...lines.map((line) => line[column].length)));
   for (const line of lines) {
     console.log(line.map((cell, column) => cell.padEnd(widths[column])).join('  '));

@@ -11,7 +11,7 @@ export class LoginDto {
   @MaxLength(1024)
   password: string;
 
-  /** Where the user is defined; only `local` is available on this server. */
+  /** The user's identity provider; only `local` is available on this server. */
   @IsOptional()
   @IsIn(['local'])
   provider?: string;

@@ -4,7 +4,7 @@ import type { AuthenticatedUser } from './authenticated-user';
 export type Resource = 'runners' | 'tasks' | 'jobs' | 'users';
 export type Access = 'read' | 'write';
 
-/** How the guard finds the id that a permission is checked against. */
+/** The source of the id that a permission is checked against. */
 export type ResourceIdSource =
   /** The route parameter of that name. */
   | { param: string }

@@ -32,7 +32,7 @@ export class ErrorDto {
   details?: string[];
 }
 
-/** Documents the errors every authenticated route can answer. */
+/** Documents the errors that every authenticated route can return. */
 export const ApiCommonErrors = () =>
   applyDecorators(
     ApiBadRequestResponse({ type: ErrorDto, description: 'Invalid input' }),

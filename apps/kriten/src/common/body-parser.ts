@@ -8,7 +8,7 @@ export interface RawBodyRequest {
 
 /**
  * Parses every request body as JSON whatever its content type, as Kriten's Go server does,
- * so that `curl -d` without a header works; errors get Nest's shape and an honest status.
+ * so that `curl -d` without a header works. Errors get Nest's shape and an honest status.
  */
 export function installJsonBodyParser(app: Express, maxBodyBytes: number): void {
   app.use(

@@ -1,4 +1,4 @@
-/** What went wrong, independent of the transport; the error filter maps each code to a status. */
+/** A failure independent of the transport. The error filter maps each code to an HTTP status. */
 export type DomainErrorCode =
   | 'invalid_input'
   | 'unauthenticated'

@@ -15,7 +15,7 @@ import { JobsRepository } from './jobs.repository';
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const DEFAULT_PAGE_SIZE = 100;
 
-/** A launch's answer: the finished job as JSON text, or the id of a job still running. */
+/** The result of a launch: the finished job as JSON text, or the id of a job still running. */
 export type LaunchResult = { finishedJob: string } | { accepted: JobCreatedDto };
 
 @Injectable()
