@@ -85,10 +85,18 @@ async function startServer(dataDir) {
   });
   let output = '';
   const port = await new Promise((resolve, reject) => {
+    // Once the server listens its log is only drained: keeping and searching it would cost
+    // the benchmark a CPU that the server needs.
+    let listening = false;
     const onData = (chunk) => {
+      if (listening) return;
       output += chunk;
       const match = /listening on \S+ port (\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
+      if (match) {
+        listening = true;
+        output = '';
+        resolve(Number(match[1]));
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);

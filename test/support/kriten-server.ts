@@ -70,6 +70,8 @@ export class KritenServer {
         const match = /listening on \S+ port (\d+)/.exec(output);
         if (match) {
           clearTimeout(timer);
+          child.stdout!.off('data', onData);
+          child.stderr!.off('data', onData);
           resolve(Number(match[1]));
         }
       };

@@ -13,16 +13,11 @@ import type {
 import { GitProcessRunner } from './git-process';
 import { CheckoutError, RepositoryCache } from './git-mirror';
 import { checkJobId, checkSecrets, JobWorkspace, removeTree } from './job-workspace';
+import { EtcView } from './etc-view';
 import { Trash } from './trash';
 import type { ExecutorLogger, LocalExecutorOptions } from './local-executor-options';
 import { findExecutable, findReadinessProblems } from './readiness';
-import {
-  buildJobEnvironment,
-  buildSandboxArguments,
-  HostEtcListing,
-  killSandbox,
-  spawnSandbox,
-} from './sandbox';
+import { buildJobEnvironment, buildSandboxArguments, killSandbox, spawnSandbox } from './sandbox';
 
 const SERVER_STOPPED_REASON = 'the server stopped while the job was running';
 
@@ -65,7 +60,7 @@ export class LocalExecutor implements JobExecutor {
   private readonly maxOutputBytes: number;
   private readonly logger: ExecutorLogger;
   private readonly repositories: RepositoryCache;
-  private readonly etc = new HostEtcListing();
+  private readonly etcView: EtcView;
   private readonly jobs = new Map<string, ActiveJob>();
   private bwrapPath: string;
   private shuttingDown = false;
@@ -89,6 +84,7 @@ export class LocalExecutor implements JobExecutor {
     this.repositories = new RepositoryCache(reposDir, git, options.repoRefreshSeconds, this.logger);
     this.bwrapPath = findExecutable('bwrap') ?? 'bwrap';
     this.trash = new Trash(join(this.dataDir, 'discarded'), this.logger);
+    this.etcView = new EtcView(this.dataDir);
   }
 
   async checkReady(): Promise<void> {
@@ -250,7 +246,7 @@ export class LocalExecutor implements JobExecutor {
         dataDir: this.dataDir,
         checkoutDir: workspace.checkoutDir,
         secretDir: workspace.secretDir,
-        etcEntries: this.etc.current(),
+        etcViewDir: this.etcView.path(),
       },
       job.command,
     );

@@ -1,20 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { JobLaunch } from '../job-executor';
+import { HOST_ETC_NAME } from './etc-view';
 
 /** Search path inside the sandbox; none of the server's own variables reach a job. */
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Folder where a job finds its secrets as files. */
 export const SECRET_MOUNT = '/etc/secret';
-
-/** Name under /etc where the sandbox binds the host's /etc. */
-const HOST_ETC_NAME = '.host';
-
-const ETC_REFRESH_MILLISECONDS = 60_000;
 
 /**
  * Namespaces and process settings shared by every sandbox, including the readiness probe.
@@ -36,86 +28,6 @@ export const ISOLATION_ARGUMENTS = [
   'ALL',
 ];
 
-/** An entry of the host's /etc and the target of the symlink that replaces it in a sandbox. */
-export interface EtcEntry {
-  name: string;
-  target: string;
-}
-
-/**
- * The entries of the host's /etc, as symlinks for a sandbox. bwrap 0.8 cannot create
- * /etc/secret on the read-only root, so a sandbox mounts a tmpfs on /etc, binds the real /etc
- * read-only at /etc/.host and links every entry to it. A bind per entry would cost one mount
- * per entry and job. A host symlink keeps its own target, because a relative target such as
- * `../usr/lib/os-release` would resolve wrongly from inside /etc/.host.
- */
-export class HostEtcListing {
-  private entries: EtcEntry[];
-  private readAt: number;
-  private refreshing = false;
-
-  /** Reads the listing synchronously, once, so that the first job needs no extra step. */
-  constructor(private readonly etcDir = '/etc') {
-    this.entries = readEtcSync(etcDir);
-    this.readAt = performance.now();
-  }
-
-  /** Returns the entries, re-reading them in the background when the listing is a minute old. */
-  current(): readonly EtcEntry[] {
-    const stale = performance.now() - this.readAt > ETC_REFRESH_MILLISECONDS;
-    if (stale && !this.refreshing) {
-      this.refreshing = true;
-      readEtc(this.etcDir)
-        .then((entries) => {
-          this.entries = entries;
-          this.readAt = performance.now();
-        })
-        .catch(() => {
-          // A failed re-read keeps the previous listing and is tried again a minute later.
-          this.readAt = performance.now();
-        })
-        .finally(() => {
-          this.refreshing = false;
-        });
-    }
-    return this.entries;
-  }
-}
-
-function isHiddenEtcEntry(name: string): boolean {
-  return name === HOST_ETC_NAME || name === 'secret';
-}
-
-// An entry that disappears between the listing and lstat is left out.
-
-function readEtcSync(etcDir: string): EtcEntry[] {
-  const entries: EtcEntry[] = [];
-  for (const name of readdirSync(etcDir)) {
-    const path = join(etcDir, name);
-    try {
-      const isLink = lstatSync(path).isSymbolicLink();
-      entries.push({ name, target: isLink ? readlinkSync(path) : `${HOST_ETC_NAME}/${name}` });
-    } catch {
-      continue;
-    }
-  }
-  return entries.filter((entry) => !isHiddenEtcEntry(entry.name));
-}
-
-async function readEtc(etcDir: string): Promise<EtcEntry[]> {
-  const entries: EtcEntry[] = [];
-  for (const name of await readdir(etcDir)) {
-    const path = join(etcDir, name);
-    try {
-      const isLink = (await lstat(path)).isSymbolicLink();
-      entries.push({ name, target: isLink ? await readlink(path) : `${HOST_ETC_NAME}/${name}` });
-    } catch {
-      continue;
-    }
-  }
-  return entries.filter((entry) => !isHiddenEtcEntry(entry.name));
-}
-
 /** The host paths a job's sandbox is built from. */
 export interface SandboxLayout {
   /** The server's data directory, replaced by an empty tmpfs inside the sandbox. */
@@ -124,7 +36,8 @@ export interface SandboxLayout {
   checkoutDir: string;
   /** Folder with one file per secret, mounted read-only at /etc/secret. */
   secretDir: string;
-  etcEntries: readonly EtcEntry[];
+  /** Folder mounted as /etc, made by EtcView. */
+  etcViewDir: string;
 }
 
 /**
@@ -136,11 +49,9 @@ export interface SandboxLayout {
 export function buildSandboxArguments(layout: SandboxLayout, command: string): string[] {
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
 
-  args.push('--tmpfs', '/etc', '--ro-bind', '/etc', `/etc/${HOST_ETC_NAME}`);
-  for (const entry of layout.etcEntries) {
-    args.push('--symlink', entry.target, `/etc/${entry.name}`);
-  }
-  args.push('--ro-bind', layout.secretDir, SECRET_MOUNT, '--remount-ro', '/etc');
+  // bwrap 0.8 cannot create /etc/secret on the read-only root, so /etc is a prepared view.
+  args.push('--ro-bind', layout.etcViewDir, '/etc', '--ro-bind', '/etc', `/etc/${HOST_ETC_NAME}`);
+  args.push('--ro-bind', layout.secretDir, SECRET_MOUNT);
 
   // bwrap reads bind sources from the host's tree, so the checkout can be bound after the
   // tmpfs has hidden the rest of the data directory.
