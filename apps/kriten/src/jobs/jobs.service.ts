@@ -44,7 +44,7 @@ export class JobsService {
       throw new DomainError('invalid_input', 'request body must be a JSON object (or empty)');
     }
     if (task.schema !== null) {
-      const validate = this.tasks.schemas.compile(JSON.parse(task.schema));
+      const validate = this.tasks.schemas.compileStored(task.schema);
       if (!validate(body ?? {})) {
         const problems = describeSchemaErrors(validate.errors);
         throw new DomainError(

@@ -5,7 +5,7 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
 import { MessageDto } from '../common/message.dto';
-import { SECRET_MASK, maskSecrets } from '../secrets/secret-merge';
+import { SECRET_MASK, maskKeys, mergeSecrets } from '../secrets/secret-merge';
 import { SecretsService, validateSecretMap } from '../secrets/secrets.service';
 import { TaskEntity } from '../tasks/task.entity';
 import { CreateRunnerDto, RunnerDto, UpdateRunnerDto } from './runner.dto';
@@ -57,7 +57,7 @@ export class RunnersService {
     try {
       await this.dataSource.transaction(async (manager) => {
         await manager.getRepository(RunnerEntity).insert(runner);
-        await this.secrets.replace('runner', runner.name, withoutEmpty(secret), manager);
+        await this.secrets.replace('runner', runner.name, mergeSecrets({}, secret), manager);
         if (input.token) {
           await this.secrets.replace(
             'runner_git_token',
@@ -185,15 +185,4 @@ export class RunnersService {
       secret: maskKeys(secretKeys),
     };
   }
-}
-
-function maskKeys(keys: string[]): Record<string, string> {
-  return maskSecrets(Object.fromEntries(keys.map((key) => [key, ''])));
-}
-
-/** On create an empty value means nothing, as there is nothing to delete yet. */
-function withoutEmpty(values: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(values).filter(([, value]) => value !== '' && value !== SECRET_MASK),
-  );
 }

@@ -1,4 +1,10 @@
-import { maskSecrets, mergeRunnerAndTaskSecrets, mergeSecrets, SECRET_MASK } from './secret-merge';
+import {
+  maskKeys,
+  maskSecrets,
+  mergeRunnerAndTaskSecrets,
+  mergeSecrets,
+  SECRET_MASK,
+} from './secret-merge';
 
 describe('mergeSecrets', () => {
   const stored = { username: 'admin', password: 'hunter2' };
@@ -157,5 +163,15 @@ describe('mergeRunnerAndTaskSecrets', () => {
 
     expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(merged, '__proto__')?.value).toBe('p');
+  });
+});
+
+describe('maskKeys', () => {
+  it('masks every listed key', () => {
+    expect(maskKeys(['api_key', 'region'])).toEqual({ api_key: SECRET_MASK, region: SECRET_MASK });
+  });
+
+  it('returns an empty map for no keys', () => {
+    expect(maskKeys([])).toEqual({});
   });
 });

@@ -36,6 +36,11 @@ export function maskSecrets(values: Record<string, string>): Record<string, stri
   return Object.fromEntries(Object.keys(values).map((key) => [key, SECRET_MASK]));
 }
 
+/** Maps each stored key to SECRET_MASK, for reads that list keys without decrypting values. */
+export function maskKeys(keys: string[]): Record<string, string> {
+  return Object.fromEntries(keys.map((key) => [key, SECRET_MASK]));
+}
+
 /** Combines the secrets of a runner and of one of its tasks. A task value wins over a runner value. */
 export function mergeRunnerAndTaskSecrets(
   runner: Record<string, string>,

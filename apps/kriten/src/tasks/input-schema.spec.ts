@@ -52,6 +52,20 @@ describe('InputSchemaCompiler', () => {
     expect(compiler.compile(schema)).toBe(compiler.compile({ ...schema }));
   });
 
+  it('reuses a stored schema by its text', () => {
+    const schema = { type: 'object', required: ['host'] };
+    const compiled = compiler.compile(schema);
+
+    expect(compiler.compileStored(JSON.stringify(schema))).toBe(compiled);
+  });
+
+  it('compiles a stored schema on a cache miss', () => {
+    const validate = compiler.compileStored('{"type":"object","required":["port"]}');
+
+    expect(validate({ port: 22 })).toBe(true);
+    expect(validate({})).toBe(false);
+  });
+
   it('keeps compiling after a rejected schema', () => {
     expect(() => compiler.compile({ type: 'objec' })).toThrow(InputSchemaError);
     expect(compiler.compile({ type: 'object' })({})).toBe(true);

@@ -30,6 +30,11 @@ export class InputSchemaCompiler {
     addFormats(this.ajv);
   }
 
+  /** Returns the validator of a schema stored as JSON text, parsing the text only on a cache miss. */
+  compileStored(text: string): ValidateFunction {
+    return this.cache.get(text) ?? this.compile(JSON.parse(text));
+  }
+
   /** Compiles a schema; throws InputSchemaError naming the problem when it does not compile. */
   compile(schema: unknown): ValidateFunction {
     if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {

@@ -5,7 +5,7 @@ import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
 import { MessageDto } from '../common/message.dto';
 import { RunnerEntity } from '../runners/runner.entity';
-import { SECRET_MASK, maskSecrets } from '../secrets/secret-merge';
+import { maskKeys, mergeSecrets } from '../secrets/secret-merge';
 import { SecretsService, validateSecretMap } from '../secrets/secrets.service';
 import { InputSchemaCompiler, InputSchemaError } from './input-schema';
 import { CreateTaskDto, TaskDto, UpdateTaskDto } from './task.dto';
@@ -62,10 +62,7 @@ export class TasksService {
       await this.dataSource.transaction(async (manager) => {
         await this.requireRunner(input.runner, manager);
         await manager.getRepository(TaskEntity).insert(task);
-        const initial = Object.fromEntries(
-          Object.entries(secret).filter(([, value]) => value !== '' && value !== SECRET_MASK),
-        );
-        await this.secrets.replace('task', task.name, initial, manager);
+        await this.secrets.replace('task', task.name, mergeSecrets({}, secret), manager);
       });
     } catch (error) {
       throw isDuplicateKeyError(error)
@@ -204,8 +201,4 @@ export class TasksService {
       timeout_seconds: task.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     };
   }
-}
-
-function maskKeys(keys: string[]): Record<string, string> {
-  return maskSecrets(Object.fromEntries(keys.map((key) => [key, ''])));
 }
