@@ -105,6 +105,17 @@ describe.each(databaseTargets())('auth on $name', (target: DatabaseTarget) => {
       expect(response.headers.getSetCookie()).toEqual([]);
     });
 
+    it('field names ignore case', async () => {
+      const response = await api.post(
+        '/api/v1/login',
+        { Username: 'root', PASSWORD: ROOT_PASSWORD },
+        { token: null },
+      );
+
+      expect(response.status).toBe(200);
+      expect(typeof response.body.token).toBe('string');
+    });
+
     it('unknown user is 401', async () => {
       const response = await api.post(
         '/api/v1/login',
@@ -409,6 +420,7 @@ describe('configuration', () => {
     ['KRITEN_MAX_BODY_BYTES', '-1'],
     ['KRITEN_LOG_LEVEL', 'verbose'],
     ['PORT', '70000'],
+    ['KRITEN_LISTEN_HOST', 'local host'],
   ])(
     'start fails on %s=%s',
     async (variable, value) => {
