@@ -1,6 +1,6 @@
 #!/bin/sh
 # Greets the name given in the request body and returns a JSON result between ^JSON lines.
-# EXTRA_VARS holds the request body; /etc/secret holds the runner's and the task's secrets.
+# EXTRA_VARS contains the request body, and /etc/secret contains the runner's and the task's secrets.
 set -eu
 
 name=$(printf '%s' "${EXTRA_VARS:-}" | sed -n 's/.*"name" *: *"\([^"]*\)".*/\1/p')

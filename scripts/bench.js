@@ -1,5 +1,5 @@
 // Measures Kriten against baselines taken in the same run on the same machine:
-//   sync `echo ok` job latency      vs  starting the same bubblewrap sandbox directly
+//   sync `echo ok` job latency      vs  starting a bare bubblewrap sandbox directly
 //   async job launches per second   vs  authenticated GET /api/v1/tasks per second
 //   completed trivial jobs per second over a large batch, with none lost
 //   listing a page of jobs with a small and with a large history
@@ -221,7 +221,10 @@ function ratio(value) {
 
 function printTable(rows) {
   const header = ['measure', 'value', 'baseline', 'ratio', 'target', 'met'];
-  const formatMet = (met) => (met === null ? '' : met ? 'yes' : 'NO');
+  const formatMet = (met) => {
+    if (met === null) return '';
+    return met ? 'yes' : 'NO';
+  };
   const lines = [header, ...rows.map((row) => [...row.slice(0, 5).map(String), formatMet(row[5])])];
   const widths = header.map((_, column) => Math.max(...lines.map((line) => line[column].length)));
   for (const line of lines) {

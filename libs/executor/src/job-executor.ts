@@ -22,14 +22,14 @@ export interface JobLaunch {
 
 export type JobEndStatus = 'succeeded' | 'failed' | 'cancelled';
 
-/** How a job's process ended, with its combined output. */
+/** The end of a job's process, with its combined output. */
 export interface JobOutcome {
   status: JobEndStatus;
   exitCode: number | null;
   /** Combined stdout and stderr, already capped and decoded. */
   output: string;
   outputTruncated: boolean;
-  /** Why the job failed or was cancelled when the exit code alone does not say it. */
+  /** The cause of a failure or cancellation that the exit code alone does not show. */
   reason?: string;
   completedAt: Date;
 }
@@ -50,7 +50,7 @@ export interface UnfinishedJob {
 export interface JobExecutor {
   readonly kind: 'local' | 'kubernetes';
 
-  /** Checks that the executor can run jobs; throws an error that says how to fix it otherwise. */
+  /** Checks that the executor can run jobs, or throws an error that explains how to fix the setup. */
   checkReady(): Promise<void>;
 
   /** Starts a job and resolves once it has started; its end is reported through the sink. */

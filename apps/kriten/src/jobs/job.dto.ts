@@ -57,7 +57,7 @@ export class JobSummaryDto {
   completed: number;
   @ApiProperty({ type: Number, nullable: true })
   exit_code: number | null;
-  /** Why the job failed or was cancelled, when the exit code alone does not say it. */
+  /** The cause of a failure or cancellation that the exit code alone does not show. */
   @ApiProperty({ type: String, nullable: true })
   reason: string | null;
 }

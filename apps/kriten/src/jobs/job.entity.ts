@@ -43,7 +43,7 @@ export class JobEntity {
   @Column({ name: 'exit_code', type: 'int', nullable: true })
   exitCode: number | null;
 
-  /** Why the job failed or was cancelled, when the exit code alone does not say it. */
+  /** The cause of a failure or cancellation that the exit code alone does not show. */
   @Column({ type: 'varchar', length: REASON_MAX_LENGTH, nullable: true })
   reason: string | null;
 

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** What a secret belongs to: a runner's shared secrets, its git token, or a task's secrets. */
+/** The owner of a secret: a runner's shared secrets, its git token, or a task's secrets. */
 export type SecretOwnerKind = 'runner' | 'runner_git_token' | 'task';
 
 @Entity('secrets')

@@ -14,9 +14,9 @@ export const SECRET_MOUNT = '/etc/secret';
  * bwrap's --new-session is left out on purpose. spawnSandbox already starts bwrap in a new
  * session without a controlling terminal, so a job cannot inject input into a terminal, which
  * is what --new-session guards against. With --new-session, bwrap's inner process leaves the
- * process group during its setup, and a group kill in the first milliseconds after spawn left
- * the sandbox running in 3 of 150 tries (bwrap 0.8, Linux 6.18), as the test "cancel right
- * after launch leaves no process" can show. Without it, the group kill always reaches the
+ * process group during its setup. A group kill in the first milliseconds after spawn then left
+ * the sandbox running in 3 of 150 tries (bwrap 0.8, Linux 6.18). The test "cancel right after
+ * launch leaves no process" can show it. Without it, the group kill always reaches the
  * init process of the PID namespace, whose death ends every process in it.
  */
 export const ISOLATION_ARGUMENTS = [
