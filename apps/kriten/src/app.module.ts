@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import { KritenConfig } from './config/kriten-config';
 import { ExecutorModule } from './executor/executor.module';
+import { HealthModule } from './health/health.module';
 import { JobEntity, JobOutputEntity } from './jobs/job.entity';
 import { JobsModule } from './jobs/jobs.module';
 import { RunnerEntity } from './runners/runner.entity';
@@ -42,6 +43,7 @@ export class AppModule {
         RunnersModule,
         TasksModule,
         JobsModule,
+        HealthModule,
       ],
     };
   }

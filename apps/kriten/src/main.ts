@@ -9,6 +9,7 @@ import { CaseInsensitiveBodyPipe } from './common/case-insensitive-body.pipe';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { createValidationPipe } from './common/validation';
 import { ConfigError, KritenConfig, loadConfig } from './config/kriten-config';
+import { HEALTH_PATHS } from './health/health.controller';
 import { setUpSwagger } from './swagger';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug'];
@@ -25,7 +26,7 @@ async function bootstrap(config: KritenConfig): Promise<void> {
     abortOnError: false,
   });
 
-  app.setGlobalPrefix('api/v1');
+  app.setGlobalPrefix('api/v1', { exclude: HEALTH_PATHS });
   app.use(cookieParser());
   installJsonBodyParser(app.getHttpAdapter().getInstance(), config.maxBodyBytes);
   app.useGlobalPipes(new CaseInsensitiveBodyPipe(), createValidationPipe());
