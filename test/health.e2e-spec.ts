@@ -1,9 +1,11 @@
+import { existsSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { DatabaseTarget, databaseTargets } from './support/databases';
 import { ApiClient } from './support/http-client';
 import { waitFor } from './support/job-fixtures';
 import { KritenServer } from './support/kriten-server';
+import { makeTempDir } from './support/temp';
 
 jest.setTimeout(30_000);
 
@@ -104,5 +106,72 @@ describe.each(databaseTargets())('health endpoints on $name', (target: DatabaseT
     });
     expect(server.logs).toContain("readiness check 'database' failed");
     expect((await anonymous.get('/healthz')).status).toBe(200);
+  });
+});
+
+/** Returns the path of a tool on this machine's PATH, as the server would find it. */
+function locate(tool: string): string {
+  const directory = (process.env.PATH ?? '/usr/bin:/bin')
+    .split(':')
+    .find((candidate) => candidate !== '' && existsSync(join(candidate, tool)));
+  if (directory === undefined) {
+    throw new Error(`${tool} is not on PATH, and this test needs it`);
+  }
+  return join(directory, tool);
+}
+
+describe('executor readiness', () => {
+  let binDir: string;
+  let server: KritenServer;
+  let anonymous: ApiClient;
+
+  beforeAll(async () => {
+    // A PATH of its own, so that the test can take bubblewrap away from a running server.
+    binDir = makeTempDir('kriten-bin-');
+    for (const tool of ['git', 'tar', 'sh', 'bwrap']) {
+      symlinkSync(locate(tool), join(binDir, tool));
+    }
+    server = await KritenServer.start({ env: { PATH: binDir } });
+    anonymous = new ApiClient(server.baseUrl);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    server?.removeDataDir();
+    rmSync(binDir, { recursive: true, force: true });
+  });
+
+  it('fails while bubblewrap is missing', async () => {
+    unlinkSync(join(binDir, 'bwrap'));
+
+    const response = await waitFor('readiness to fail', async () => {
+      const answer = await anonymous.get('/readyz');
+      return answer.status === 200 ? undefined : answer;
+    });
+
+    expect(response.status).toBe(503);
+    expect(response.body.checks).toEqual([
+      { name: 'database', status: 'ok' },
+      {
+        name: 'executor',
+        status: 'failed',
+        message: 'the check failed: the cause is in the server log',
+      },
+    ]);
+    expect(server.logs).toContain(
+      "readiness check 'executor' failed: the local executor cannot run jobs: bubblewrap (bwrap) is not installed",
+    );
+  });
+
+  it('recovers once bubblewrap is back', async () => {
+    symlinkSync(locate('bwrap'), join(binDir, 'bwrap'));
+
+    const response = await waitFor('readiness to recover', async () => {
+      const answer = await anonymous.get('/readyz');
+      return answer.status === 200 ? answer : undefined;
+    });
+
+    expect(response.body.status).toBe('ready');
+    expect(server.logs).toContain("readiness check 'executor' passes again");
   });
 });
