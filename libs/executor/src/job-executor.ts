@@ -1,3 +1,26 @@
+/** CPU and memory quantities in Kubernetes notation, such as `500m` or `256Mi`. */
+export interface ResourceQuantities {
+  cpu?: string;
+  memory?: string;
+}
+
+/** Requests and limits for a job's container; only the kubernetes executor applies them. */
+export interface JobResources {
+  requests?: ResourceQuantities;
+  limits?: ResourceQuantities;
+}
+
+/**
+ * Names of the secret keys a job receives, kept apart by owner. Executors that reference the
+ * stored Kubernetes Secrets instead of receiving values need to know which keys each one has.
+ */
+export interface JobSecretKeys {
+  runner: string[];
+  task: string[];
+  /** True when the runner has a git access token. */
+  gitToken: boolean;
+}
+
 /** Everything an executor needs to run one job; the jobs service builds it from the database. */
 export interface JobLaunch {
   /** Job id, `<task>-<5 lowercase alphanumerics>`. */
@@ -15,6 +38,10 @@ export interface JobLaunch {
   gitToken?: string;
   /** Runner secrets merged with task secrets, task keys winning. */
   secrets: Record<string, string>;
+  /** Key names of the runner's and the task's secrets; the kubernetes executor requires them. */
+  secretKeys?: JobSecretKeys;
+  /** CPU and memory for the job's container, when the runner or task sets them. */
+  resources?: JobResources;
   /** Request body as JSON text, set as `EXTRA_VARS` when a body was given. */
   extraVars?: string;
   timeoutSeconds: number;
@@ -61,6 +88,13 @@ export interface JobExecutor {
 
   /** Returns the output a running job has printed so far, or undefined when it is not running here. */
   readLiveOutput(jobId: string): Promise<string | undefined>;
+
+  /**
+   * Streams a running job's output from its beginning, ending when the job ends or the signal
+   * aborts. Returns undefined when this executor cannot follow the job, for example because it
+   * is not running here.
+   */
+  followOutput(jobId: string, signal: AbortSignal): AsyncIterable<string> | undefined;
 
   /** Settles jobs left running by an earlier server process. */
   recoverUnfinished(jobs: UnfinishedJob[], events: JobEventSink): Promise<void>;

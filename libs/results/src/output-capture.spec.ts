@@ -2,7 +2,12 @@ import { mkdtemp, rm, truncate, writeFile, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { decodeOutput, readCapturedOutputFile, TRUNCATION_MARKER_PREFIX } from './output-capture';
+import {
+  decodeOutput,
+  OutputCollector,
+  readCapturedOutputFile,
+  TRUNCATION_MARKER_PREFIX,
+} from './output-capture';
 
 const REPLACEMENT = '\ufffd';
 
@@ -293,5 +298,35 @@ describe('readCapturedOutputFile', () => {
     const path = await writeOutputFile('abc');
 
     await expect(readCapturedOutputFile(path, -5)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('OutputCollector', () => {
+  function collect(chunks: Buffer[], maxBytes: number) {
+    const collector = new OutputCollector(maxBytes);
+    chunks.forEach((chunk) => collector.write(chunk));
+    return collector.finish();
+  }
+
+  it('keeps short output whole', () => {
+    expect(collect([Buffer.from('hello '), Buffer.from('world\n')], 100)).toEqual(
+      decodeOutput(Buffer.from('hello world\n'), 100),
+    );
+  });
+
+  it('matches decodeOutput on long output in small chunks', () => {
+    const text = Buffer.from('0123456789abcdefghij'.repeat(50) + 'ü€😀'.repeat(40));
+    const chunks: Buffer[] = [];
+    for (let offset = 0; offset < text.length; offset += 7) {
+      chunks.push(text.subarray(offset, offset + 7));
+    }
+    for (const maxBytes of [0, 1, 10, 99, 100, 1000, text.length, text.length + 1]) {
+      expect(collect(chunks, maxBytes)).toEqual(decodeOutput(text, maxBytes));
+    }
+  });
+
+  it('matches decodeOutput with one large chunk', () => {
+    const text = Buffer.from('x'.repeat(5000));
+    expect(collect([text], 64)).toEqual(decodeOutput(text, 64));
   });
 });

@@ -72,6 +72,55 @@ async function readBytes(file: FileHandle, position: number, length: number): Pr
   return buffer.subarray(0, filled);
 }
 
+/**
+ * Collects output that arrives in chunks, such as a container log read over HTTP, keeping only
+ * what decodeOutput would keep: the whole output up to maxBytes, else its head and tail.
+ */
+export class OutputCollector {
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  /** The latest chunks, dropped from the front once the rest still covers tailLength bytes. */
+  private readonly tail: Buffer[] = [];
+  private tailBytes = 0;
+  private totalBytes = 0;
+  private readonly headLength: number;
+  private readonly tailLength: number;
+
+  constructor(private readonly maxBytes: number) {
+    checkMaxBytes(maxBytes);
+    ({ headLength: this.headLength, tailLength: this.tailLength } = splitMaxBytes(maxBytes));
+  }
+
+  write(chunk: Buffer): void {
+    this.totalBytes += chunk.length;
+    // Up to maxBytes the output may still fit whole, so the head keeps that much until it does not.
+    const headRoom = this.maxBytes - this.headBytes;
+    if (headRoom > 0) {
+      const part = chunk.subarray(0, headRoom);
+      this.head.push(part);
+      this.headBytes += part.length;
+    }
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    while (this.tail.length > 1 && this.tailBytes - this.tail[0].length >= this.tailLength) {
+      this.tailBytes -= this.tail.shift()!.length;
+    }
+  }
+
+  finish(): CapturedOutput {
+    const head = Buffer.concat(this.head);
+    if (this.totalBytes <= this.maxBytes) {
+      return decodeOutput(head, this.maxBytes);
+    }
+    const tail = Buffer.concat(this.tail);
+    return joinHeadAndTail(
+      head.subarray(0, this.headLength),
+      tail.subarray(tail.length - Math.min(tail.length, this.tailLength)),
+      this.totalBytes,
+    );
+  }
+}
+
 function checkMaxBytes(maxBytes: number): void {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw new RangeError(

@@ -26,8 +26,19 @@ export class KritenConfig {
   jwtExpirySeconds: number;
   /** Sensitive: 32 bytes as 64 hex characters or base64. Never logged. */
   secretKey?: string;
+  /** Kubernetes namespace of Kriten's Jobs and Secrets; unset means the pod's or the context's own. */
   namespace?: string;
   jobsTtlSeconds: number;
+  /** Image of the init container that clones a job's repository; it needs `sh` and `git`. */
+  gitImage: string;
+  /** Service account that job pods run as, without a mounted token. */
+  jobServiceAccount: string;
+  /** Seconds an image pull may keep failing before its job fails. */
+  imagePullGraceSeconds: number;
+  /** KUBECONFIG: kubeconfig file(s) used when the server does not run in a pod. */
+  kubeconfig?: string;
+  /** KUBERNETES_SERVICE_HOST, set by the kubelet in every pod; selects the pod's service account. */
+  kubernetesServiceHost?: string;
   maxConcurrentJobs: number;
   maxOutputBytes: number;
   maxBodyBytes: number;
@@ -38,6 +49,9 @@ export class KritenConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+const DEFAULT_GIT_IMAGE = 'alpine/git:2.47.2';
+const DEFAULT_KUBERNETES_CONCURRENT_JOBS = 100;
 
 /** Reads and validates the settings; throws ConfigError on the first invalid one. */
 export function loadConfig(env: Env): KritenConfig {
@@ -54,10 +68,17 @@ export function loadConfig(env: Env): KritenConfig {
   config.secretKey = readSecretKey(env);
   config.namespace = readOptional(env, 'KRITEN_NAMESPACE');
   config.jobsTtlSeconds = readInteger(env, 'KRITEN_JOBS_TTL_SECONDS', 3600, 0, 31_536_000);
+  config.gitImage = readImage(env, 'KRITEN_GIT_IMAGE', DEFAULT_GIT_IMAGE);
+  config.jobServiceAccount = readName(env, 'KRITEN_JOB_SERVICE_ACCOUNT', 'kriten-job');
+  config.imagePullGraceSeconds = readInteger(env, 'KRITEN_IMAGE_PULL_GRACE_SECONDS', 30, 0, 3600);
+  config.kubeconfig = readOptional(env, 'KUBECONFIG');
+  config.kubernetesServiceHost = readOptional(env, 'KUBERNETES_SERVICE_HOST');
+  // On this host each job is a process, so the CPUs bound them. In a cluster the scheduler
+  // places the pods, and the bound only keeps one replica from flooding the namespace.
   config.maxConcurrentJobs = readInteger(
     env,
     'KRITEN_MAX_CONCURRENT_JOBS',
-    availableParallelism(),
+    config.executor === 'kubernetes' ? DEFAULT_KUBERNETES_CONCURRENT_JOBS : availableParallelism(),
     1,
     10_000,
   );
@@ -117,6 +138,24 @@ function readChoice<T extends string>(env: Env, name: string, choices: T[], fall
     throw invalid(name, value, `one of ${choices.join(', ')}`);
   }
   return value as T;
+}
+
+/** Reads a container image reference: no spaces or control characters, at most 512 characters. */
+function readImage(env: Env, name: string, fallback: string): string {
+  const value = readOptional(env, name) ?? fallback;
+  if (value.length > 512 || !/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(value)) {
+    throw invalid(name, value, 'a container image such as alpine/git:2.47.2');
+  }
+  return value;
+}
+
+/** Reads a Kubernetes object name (RFC 1123 subdomain). */
+function readName(env: Env, name: string, fallback: string): string {
+  const value = readOptional(env, name) ?? fallback;
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) {
+    throw invalid(name, value, 'a Kubernetes name: lowercase letters, digits, - and .');
+  }
+  return value;
 }
 
 function readListenHost(env: Env): string {

@@ -1,5 +1,10 @@
 import { Global, Logger, Module } from '@nestjs/common';
-import { JOB_EXECUTOR, JobExecutor, LocalExecutor } from '@kriten/executor';
+import { JOB_EXECUTOR, JobExecutor, LocalExecutor, type ExecutorLogger } from '@kriten/executor';
+import {
+  connectToKubernetes,
+  KubernetesApi,
+  KubernetesExecutor,
+} from '@kriten/executor/kubernetes';
 import { KritenConfig } from '../config/kriten-config';
 
 /** Provides the configured JobExecutor, checked ready before the server accepts requests. */
@@ -10,23 +15,10 @@ import { KritenConfig } from '../config/kriten-config';
       provide: JOB_EXECUTOR,
       inject: [KritenConfig],
       useFactory: async (config: KritenConfig): Promise<JobExecutor> => {
-        if (config.executor !== 'local') {
-          throw new Error(
-            `KRITEN_EXECUTOR=${config.executor} is not available in this build: use 'local'`,
-          );
-        }
-        const logger = new Logger(LocalExecutor.name);
-        const executor = new LocalExecutor({
-          dataDir: config.dataDir,
-          maxOutputBytes: config.maxOutputBytes,
-          repoRefreshSeconds: config.repoRefreshSeconds,
-          logger: {
-            log: (message) => logger.log(message),
-            warn: (message) => logger.warn(message),
-            error: (message) => logger.error(message),
-            debug: (message) => logger.debug(message),
-          },
-        });
+        const executor =
+          config.executor === 'kubernetes'
+            ? createKubernetesExecutor(config)
+            : createLocalExecutor(config);
         await executor.checkReady();
         return executor;
       },
@@ -35,3 +27,40 @@ import { KritenConfig } from '../config/kriten-config';
   exports: [JOB_EXECUTOR],
 })
 export class ExecutorModule {}
+
+function createLocalExecutor(config: KritenConfig): LocalExecutor {
+  return new LocalExecutor({
+    dataDir: config.dataDir,
+    maxOutputBytes: config.maxOutputBytes,
+    repoRefreshSeconds: config.repoRefreshSeconds,
+    logger: executorLogger(LocalExecutor.name),
+  });
+}
+
+function createKubernetesExecutor(config: KritenConfig): KubernetesExecutor {
+  const connection = connectToKubernetes({
+    namespace: config.namespace,
+    kubeconfig: config.kubeconfig,
+    serviceHost: config.kubernetesServiceHost,
+  });
+  return new KubernetesExecutor({
+    api: new KubernetesApi(connection.http, connection.namespace),
+    connectionSource: connection.source,
+    gitImage: config.gitImage,
+    jobServiceAccount: config.jobServiceAccount,
+    jobsTtlSeconds: config.jobsTtlSeconds,
+    imagePullGraceSeconds: config.imagePullGraceSeconds,
+    maxOutputBytes: config.maxOutputBytes,
+    logger: executorLogger(KubernetesExecutor.name),
+  });
+}
+
+function executorLogger(context: string): ExecutorLogger {
+  const logger = new Logger(context);
+  return {
+    log: (message) => logger.log(message),
+    warn: (message) => logger.warn(message),
+    error: (message) => logger.error(message),
+    debug: (message) => logger.debug(message),
+  };
+}

@@ -36,6 +36,15 @@ export class ListJobsQueryDto {
   offset?: number;
 }
 
+/** Query of `GET /jobs/{id}/log`. */
+export class JobLogQueryDto {
+  /** `true` streams the output while the job runs and ends when the job ends. */
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: "follow must be 'true' or 'false'" })
+  @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false' })
+  follow?: 'true' | 'false';
+}
+
 /** A job as listed: its state without its output. */
 export class JobSummaryDto {
   id: string;

@@ -3,8 +3,8 @@ import {
   Controller,
   Delete,
   Get,
-  Header,
   HttpCode,
+  Logger,
   Param,
   Post,
   Put,
@@ -23,14 +23,42 @@ import {
   ApiExtraModels,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { once } from 'node:events';
 import { ApiCommonErrors, ApiConflictError, ApiSchemaRejectedError } from '../common/api-errors';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser, RequirePermission } from '../auth/permission.decorator';
 import type { RawBodyRequest } from '../common/body-parser';
-import { JobCreatedDto, JobDto, JobSummaryDto, ListJobsQueryDto } from './job.dto';
+import { JobCreatedDto, JobDto, JobLogQueryDto, JobSummaryDto, ListJobsQueryDto } from './job.dto';
 import { JobsService } from './jobs.service';
 
 export const TOTAL_COUNT_HEADER = 'X-Total-Count';
+
+const logger = new Logger('JobsController');
+
+/** Writes chunks as they come, waiting when the client reads slower than the job prints. */
+async function streamText(
+  response: Response,
+  chunks: AsyncIterable<string>,
+  signal: AbortSignal,
+): Promise<void> {
+  response.setHeader('Cache-Control', 'no-cache');
+  response.setHeader('X-Content-Type-Options', 'nosniff');
+  response.flushHeaders();
+  try {
+    for await (const chunk of chunks) {
+      if (signal.aborted) {
+        break;
+      }
+      if (chunk.length > 0 && !response.write(chunk)) {
+        await once(response, 'drain', { signal }).catch(() => undefined);
+      }
+    }
+  } catch (error) {
+    // The status line is already sent, so the stream just ends early.
+    logger.error(`following a job's output failed: ${(error as Error).message}`);
+  }
+  response.end();
+}
 
 @ApiTags('jobs')
 @ApiCommonErrors()
@@ -116,14 +144,33 @@ export class JobsController {
 
   @Get(':id/log')
   @RequirePermission('jobs', 'read', { jobParam: 'id' })
-  @Header('Content-Type', 'text/plain; charset=utf-8')
   @ApiOperation({
     summary: "Get a job's combined output as text; while it runs, what it has printed so far",
+    description:
+      'With follow=true the answer streams the output while the job runs and ends when the job ends; a queued job is waited for, and a finished job returns its stored output at once.',
   })
   @ApiProduces('text/plain')
   @ApiOkResponse({ schema: { type: 'string' } })
-  getLog(@Param('id') id: string): Promise<string> {
-    return this.jobs.getLog(id);
+  async getLog(
+    @Param('id') id: string,
+    @Query() query: JobLogQueryDto,
+    @Res() response: Response,
+  ): Promise<void> {
+    response.type('text/plain; charset=utf-8');
+    if (query.follow !== 'true') {
+      response.send(await this.jobs.getLog(id));
+      return;
+    }
+
+    // 'close' on the response also fires when the client goes away before the end.
+    const abort = new AbortController();
+    response.once('close', () => abort.abort());
+    const log = await this.jobs.followLog(id, abort.signal);
+    if (typeof log === 'string') {
+      response.send(log);
+      return;
+    }
+    await streamText(response, log, abort.signal);
   }
 
   @Get(':task/schema')

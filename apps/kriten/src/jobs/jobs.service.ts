@@ -15,6 +15,9 @@ import { JobsRepository } from './jobs.repository';
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const DEFAULT_PAGE_SIZE = 100;
 
+/** How often a followed job that is still queued is checked again, in milliseconds. */
+const QUEUED_CHECK_INTERVAL_MS = 250;
+
 /** The result of a launch: the finished job as JSON text, or the id of a job still running. */
 export type LaunchResult = { finishedJob: string } | { accepted: JobCreatedDto };
 
@@ -101,6 +104,28 @@ export class JobsService {
     return (await this.executor.readLiveOutput(id)) ?? '';
   }
 
+  /**
+   * Returns a job's output as it is printed, until the job ends: the stored output at once for
+   * a finished job, else a stream from the executor. A queued job is waited for until it
+   * starts. When the executor cannot follow the job, the output so far is returned.
+   */
+  async followLog(id: string, signal: AbortSignal): Promise<string | AsyncIterable<string>> {
+    let job = await this.load(id);
+    while (job.status === 'queued' && !signal.aborted) {
+      await pause(QUEUED_CHECK_INTERVAL_MS, signal);
+      job = await this.load(id);
+    }
+    if (this.jobs.isFinished(job.status)) {
+      return (await this.jobs.findOutput(id))?.output ?? '';
+    }
+
+    const stream = this.executor.followOutput(id, signal);
+    if (stream !== undefined) {
+      return stream;
+    }
+    return this.getLog(id);
+  }
+
   async getSchema(taskName: string): Promise<Record<string, unknown>> {
     return (await this.tasks.getSchema(taskName)) ?? {};
   }
@@ -170,6 +195,18 @@ export class JobsService {
       }
     }
   }
+}
+
+function pause(milliseconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, milliseconds);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function randomSuffix(): string {

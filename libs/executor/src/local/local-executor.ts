@@ -16,6 +16,7 @@ import { checkJobId, checkSecrets, JobWorkspace, removeTree } from './job-worksp
 import { EtcView } from './etc-view';
 import { Trash } from './trash';
 import type { ExecutorLogger, LocalExecutorOptions } from './local-executor-options';
+import { followOutputFile } from './output-follower';
 import { findExecutable, findReadinessProblems } from './readiness';
 import { buildJobEnvironment, buildSandboxArguments, killSandbox, spawnSandbox } from './sandbox';
 
@@ -145,6 +146,19 @@ export class LocalExecutor implements JobExecutor {
       return '';
     }
     return (await this.readOutput(active.workspace.outputPath)).text;
+  }
+
+  followOutput(jobId: string, signal: AbortSignal): AsyncIterable<string> | undefined {
+    const active = this.jobs.get(jobId);
+    if (active === undefined) {
+      return undefined;
+    }
+    return followOutputFile(
+      active.workspace.outputPath,
+      () => active.child !== undefined,
+      () => active.exited || this.jobs.get(jobId) !== active,
+      signal,
+    );
   }
 
   async recoverUnfinished(jobs: UnfinishedJob[], events: JobEventSink): Promise<void> {
