@@ -1,8 +1,12 @@
 import { join } from 'node:path';
 import type { DataSourceOptions, MixedList } from 'typeorm';
 import { CreateCoreTables1764892800000 } from './migrations/1764892800000-CreateCoreTables';
+import { AddResourcesAndKeyOnlySecrets1765000000000 } from './migrations/1765000000000-AddResourcesAndKeyOnlySecrets';
 
-export const MIGRATIONS = [CreateCoreTables1764892800000];
+export const MIGRATIONS = [
+  CreateCoreTables1764892800000,
+  AddResourcesAndKeyOnlySecrets1765000000000,
+];
 
 export interface DatabaseSettings {
   kind: 'sqlite' | 'mysql';

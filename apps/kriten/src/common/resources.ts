@@ -4,7 +4,7 @@ export interface ResourceList {
   memory?: string;
 }
 
-/** Requests and limits of a job's container, as a Kubernetes ResourceRequirements holds them. */
+/** Requests and limits of a job's container, as in a Kubernetes ResourceRequirements. */
 export interface ResourceRequirements {
   requests?: ResourceList;
   limits?: ResourceList;
@@ -14,13 +14,14 @@ const SECTIONS = ['requests', 'limits'] as const;
 const RESOURCE_NAMES = ['cpu', 'memory'] as const;
 
 /**
- * The quantity grammar of Kubernetes (k8s.io/apimachinery resource.Quantity), unsigned, because
- * requests and limits must not be negative: a number with an optional fraction, then a binary
- * suffix (Ki to Ei), a decimal suffix (m, k, M, G, T, P, E) or a decimal exponent (e3, E-2).
+ * The quantity grammar of Kubernetes (k8s.io/apimachinery resource.Quantity) without a sign,
+ * because requests and limits must not be negative. A quantity is a number with an optional
+ * fraction, then a binary suffix (Ki to Ei), a decimal suffix (m, k, M, G, T, P, E) or a
+ * decimal exponent (e3, E-2).
  */
 export const QUANTITY = /^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 
-/** Longest quantity accepted; Kubernetes quantities are short, and this bounds the stored text. */
+/** Maximum length of a quantity. Kubernetes quantities are short, and this bounds the stored text. */
 const MAX_QUANTITY_LENGTH = 64;
 
 const BINARY_MULTIPLIERS: Record<string, number> = {
@@ -115,7 +116,7 @@ export function effectiveResources(
 
 /**
  * Returns a message for each resource whose request exceeds its limit once runner and task
- * resources are combined, as Kubernetes would reject that Job; null when there is none.
+ * resources are combined, because Kubernetes would reject that Job. Returns null when there is none.
  */
 export function requestAboveLimitProblem(
   field: string,

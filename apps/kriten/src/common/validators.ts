@@ -1,6 +1,7 @@
 import { ValidationOptions, registerDecorator } from 'class-validator';
 import { gitRefProblem, nameProblem } from './names';
 import { gitUrlProblem } from './git-url';
+import { resourcesProblem } from './resources';
 
 function fromProblem(check: (value: unknown) => string | null, options?: ValidationOptions) {
   return (target: object, propertyName: string) =>
@@ -23,3 +24,7 @@ export const IsGitBranch = (options?: ValidationOptions) => fromProblem(gitRefPr
 
 /** A git remote URL Kriten can fetch from. */
 export const IsGitUrl = (options?: ValidationOptions) => fromProblem(gitUrlProblem, options);
+
+/** CPU and memory requests and limits, each a Kubernetes quantity. */
+export const IsResourceRequirements = (options?: ValidationOptions) =>
+  fromProblem((value) => resourcesProblem('resources', value), options);

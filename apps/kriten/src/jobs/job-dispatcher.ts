@@ -8,7 +8,8 @@ import {
 import { JOB_EXECUTOR, JobEventSink, JobExecutor, JobLaunch, JobOutcome } from '@kriten/executor';
 import { parseJsonResult } from '@kriten/results';
 import { KritenConfig } from '../config/kriten-config';
-import { RUNNER_GIT_TOKEN_KEY, RunnersService } from '../runners/runners.service';
+import { effectiveResources, parseResources } from '../common/resources';
+import { RunnersService } from '../runners/runners.service';
 import { SecretsService } from '../secrets/secrets.service';
 import { mergeRunnerAndTaskSecrets } from '../secrets/secret-merge';
 import { DEFAULT_TIMEOUT_SECONDS } from '../tasks/tasks.service';
@@ -48,11 +49,13 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
       this.logger.warn(
         `${running.length} job(s) were running when the server last stopped; settling them`,
       );
-      await this.executor.recoverUnfinished(
-        running.map((job) => ({ jobId: job.id, startedAt: job.startTime })),
-        this,
-      );
     }
+    // Called even with no jobs: it also hands the executor this sink, which records the end of
+    // a job that another replica launched and that this one cancels.
+    await this.executor.recoverUnfinished(
+      running.map((job) => ({ jobId: job.id, startedAt: job.startTime })),
+      this,
+    );
     this.wake();
   }
 
@@ -83,14 +86,19 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
       });
   }
 
-  /** Cancels a job that this process launched; false when it is not running here. */
+  /**
+   * Cancels a running job. A job that this process launched is always cancelled, even while
+   * its launch is still in progress. Any other job is cancelled only if the executor can reach
+   * it, as the kubernetes executor can reach a Job that another replica created. Returns false
+   * when the job cannot be cancelled from here.
+   */
   async cancelRunning(jobId: string): Promise<boolean> {
-    if (!this.active.has(jobId)) {
-      return false;
+    const launchedHere = this.active.has(jobId);
+    if (launchedHere) {
+      this.cancelRequested.add(jobId);
     }
-    this.cancelRequested.add(jobId);
-    await this.executor.cancel(jobId);
-    return true;
+    const cancelled = await this.executor.cancel(jobId);
+    return launchedHere || cancelled;
   }
 
   async jobStarted(jobId: string, startedAt: Date): Promise<void> {
@@ -182,14 +190,7 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
       return `runner '${task.runner}' was deleted before the job started`;
     }
 
-    const secrets = await this.secrets.readMany([
-      ['runner', runner.name],
-      ['task', task.name],
-      ['runner_git_token', runner.name],
-    ]);
-    const runnerSecrets = secrets.get(`runner/${runner.name}`)!;
-    const taskSecrets = secrets.get(`task/${task.name}`)!;
-    const gitToken = secrets.get(`runner_git_token/${runner.name}`)![RUNNER_GIT_TOKEN_KEY];
+    const secrets = await this.secrets.readForLaunch(runner.name, task.name);
     return {
       jobId,
       taskName: task.name,
@@ -199,8 +200,18 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
       gitUrl: runner.gitUrl,
       branch: runner.branch,
       image: runner.image,
-      gitToken,
-      secrets: mergeRunnerAndTaskSecrets(runnerSecrets, taskSecrets),
+      gitToken: secrets.gitToken,
+      // Empty when the values live in Kubernetes Secrets: the executor then projects them by key.
+      secrets: mergeRunnerAndTaskSecrets(secrets.runnerValues ?? {}, secrets.taskValues ?? {}),
+      secretKeys: {
+        runner: secrets.runnerKeys,
+        task: secrets.taskKeys,
+        gitToken: secrets.hasGitToken,
+      },
+      resources: effectiveResources(
+        parseResources(runner.resources),
+        parseResources(task.resources),
+      ),
       extraVars: job.extraVars ?? undefined,
       timeoutSeconds: task.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     };

@@ -1,6 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { IsGitBranch, IsGitUrl, IsResourceName } from '../common/validators';
+import { ResourceRequirementsDto } from '../common/resources.dto';
+import {
+  IsGitBranch,
+  IsGitUrl,
+  IsResourceName,
+  IsResourceRequirements,
+} from '../common/validators';
 
 export class CreateRunnerDto {
   /** Runner name: lowercase letters, digits and '-', at most 57 characters. */
@@ -33,6 +39,10 @@ export class CreateRunnerDto {
   @IsObject()
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
   secret?: Record<string, string>;
+  /** CPU and memory requests and limits for the jobs of every task; a task's values win. */
+  @IsOptional()
+  @IsResourceRequirements()
+  resources?: ResourceRequirementsDto;
 }
 
 export class UpdateRunnerDto {
@@ -66,6 +76,11 @@ export class UpdateRunnerDto {
   @IsObject()
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
   secret?: Record<string, string>;
+  /** Replaces the stored resources; null removes them. */
+  @IsOptional()
+  @IsResourceRequirements()
+  @ApiPropertyOptional({ type: ResourceRequirementsDto, nullable: true })
+  resources?: ResourceRequirementsDto | null;
 }
 
 export class RunnerDto {
@@ -78,4 +93,7 @@ export class RunnerDto {
   /** Each stored key with a masked value. */
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   secret: Record<string, string>;
+  /** CPU and memory requests and limits, or null when none are set. */
+  @ApiProperty({ type: ResourceRequirementsDto, nullable: true })
+  resources: ResourceRequirementsDto | null;
 }

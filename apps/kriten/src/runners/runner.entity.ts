@@ -14,6 +14,10 @@ export class RunnerEntity {
   @Column({ type: 'varchar', length: 255 })
   branch: string;
 
+  /** CPU and memory requests and limits as JSON text; null when none are set. */
+  @Column({ type: 'text', nullable: true })
+  resources: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;
 

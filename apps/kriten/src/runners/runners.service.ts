@@ -5,13 +5,21 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
 import { MessageDto } from '../common/message.dto';
-import { SECRET_MASK, maskKeys, mergeSecrets } from '../secrets/secret-merge';
+import { GIT_TOKEN_KEY } from '@kriten/executor/kubernetes/resource-names';
+import {
+  effectiveResources,
+  parseResources,
+  requestAboveLimitProblem,
+  ResourceRequirements,
+  serializeResources,
+} from '../common/resources';
+import { SECRET_MASK, maskKeys } from '../secrets/secret-merge';
+import { SecretChange } from '../secrets/secret-store';
 import { SecretsService, validateSecretMap } from '../secrets/secrets.service';
 import { TaskEntity } from '../tasks/task.entity';
 import { CreateRunnerDto, RunnerDto, UpdateRunnerDto } from './runner.dto';
 import { RunnerEntity } from './runner.entity';
 
-export const RUNNER_GIT_TOKEN_KEY = 'token';
 const DEFAULT_BRANCH = 'main';
 
 @Injectable()
@@ -53,20 +61,21 @@ export class RunnersService {
       image: input.image,
       gitUrl: input.gitURL,
       branch: input.branch ?? DEFAULT_BRANCH,
+      resources: serializeResources(input.resources),
     });
+    // Replacing rather than merging clears whatever an earlier failed save of this name left.
+    const changes: SecretChange[] = [
+      { owner: { kind: 'runner', name: runner.name }, action: 'replace', values: secret },
+      {
+        owner: { kind: 'runner_git_token', name: runner.name },
+        action: 'replace',
+        values: input.token ? { [GIT_TOKEN_KEY]: input.token } : {},
+      },
+    ];
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await manager.getRepository(RunnerEntity).insert(runner);
-        await this.secrets.replace('runner', runner.name, mergeSecrets({}, secret), manager);
-        if (input.token) {
-          await this.secrets.replace(
-            'runner_git_token',
-            runner.name,
-            { [RUNNER_GIT_TOKEN_KEY]: input.token },
-            manager,
-          );
-        }
-      });
+      await this.secrets.save(changes, (manager) =>
+        manager.getRepository(RunnerEntity).insert(runner),
+      );
     } catch (error) {
       throw isDuplicateKeyError(error)
         ? new DomainError('conflict', `runner '${input.name}' already exists`)
@@ -89,25 +98,32 @@ export class RunnersService {
     const secret =
       input.secret === undefined ? undefined : validateSecretMap('secret', input.secret);
 
-    const sourceChanged = await this.dataSource.transaction(async (manager) => {
+    const existing = await this.load(name);
+    if (input.resources !== undefined) {
+      await this.checkTaskResources(name, input.resources ?? null);
+    }
+    const changes: SecretChange[] = [];
+    if (secret) {
+      changes.push({ owner: { kind: 'runner', name }, action: 'merge', posted: secret });
+    }
+    if (input.token !== undefined) {
+      changes.push({
+        owner: { kind: 'runner_git_token', name },
+        action: 'merge',
+        posted: { [GIT_TOKEN_KEY]: input.token },
+      });
+    }
+    const before = `${existing.gitUrl} ${existing.branch}`;
+
+    const sourceChanged = await this.secrets.save(changes, async (manager) => {
       const runner = await this.load(name, manager);
-      const before = `${runner.gitUrl} ${runner.branch}`;
       runner.image = input.image ?? runner.image;
       runner.gitUrl = input.gitURL ?? runner.gitUrl;
       runner.branch = input.branch ?? runner.branch;
+      if (input.resources !== undefined) {
+        runner.resources = serializeResources(input.resources);
+      }
       await manager.getRepository(RunnerEntity).save(runner);
-
-      if (secret) {
-        await this.secrets.merge('runner', name, secret, manager);
-      }
-      if (input.token !== undefined) {
-        await this.secrets.merge(
-          'runner_git_token',
-          name,
-          { [RUNNER_GIT_TOKEN_KEY]: input.token },
-          manager,
-        );
-      }
       return before !== `${runner.gitUrl} ${runner.branch}` || input.token !== undefined;
     });
 
@@ -119,20 +135,16 @@ export class RunnersService {
   }
 
   async delete(name: string): Promise<MessageDto> {
-    await this.dataSource.transaction(async (manager) => {
+    await this.load(name);
+    await this.requireNoTasks(name, this.dataSource.manager);
+    const changes: SecretChange[] = [
+      { owner: { kind: 'runner', name }, action: 'delete' },
+      { owner: { kind: 'runner_git_token', name }, action: 'delete' },
+    ];
+
+    await this.secrets.save(changes, async (manager) => {
       await this.load(name, manager);
-      const tasks = await manager
-        .getRepository(TaskEntity)
-        .find({ where: { runner: name }, select: { name: true }, order: { name: 'ASC' } });
-      if (tasks.length > 0) {
-        const names = tasks.map((task) => `'${task.name}'`).join(', ');
-        throw new DomainError(
-          'conflict',
-          `runner '${name}' still has tasks ${names}: delete them first`,
-        );
-      }
-      await this.secrets.deleteAll('runner', name, manager);
-      await this.secrets.deleteAll('runner_git_token', name, manager);
+      await this.requireNoTasks(name, manager);
       await manager.getRepository(RunnerEntity).delete({ name });
     });
 
@@ -148,27 +160,59 @@ export class RunnersService {
 
   async postSecret(name: string, posted: unknown): Promise<Record<string, string>> {
     const secret = validateSecretMap('secret', posted === undefined ? {} : posted);
-    await this.dataSource.transaction(async (manager) => {
-      await this.load(name, manager);
-      await this.secrets.merge('runner', name, secret, manager);
-    });
+    await this.load(name);
+
+    await this.secrets.save(
+      [{ owner: { kind: 'runner', name }, action: 'merge', posted: secret }],
+      (manager) => this.load(name, manager),
+    );
     this.logger.log(`secrets of runner '${name}' updated`);
     return this.getSecret(name);
   }
 
   async deleteSecret(name: string): Promise<MessageDto> {
-    await this.dataSource.transaction(async (manager) => {
-      await this.load(name, manager);
-      await this.secrets.deleteAll('runner', name, manager);
-    });
+    await this.load(name);
+
+    await this.secrets.save([{ owner: { kind: 'runner', name }, action: 'delete' }], (manager) =>
+      this.load(name, manager),
+    );
     this.logger.log(`secrets of runner '${name}' deleted`);
     return { msg: `secrets of runner '${name}' deleted` };
   }
 
-  /** Returns the runner's decrypted git token, for job launches only. */
-  async readGitToken(name: string): Promise<string | undefined> {
-    const values = await this.secrets.read('runner_git_token', name);
-    return values[RUNNER_GIT_TOKEN_KEY];
+  private async requireNoTasks(name: string, manager: EntityManager): Promise<void> {
+    const tasks = await manager
+      .getRepository(TaskEntity)
+      .find({ where: { runner: name }, select: { name: true }, order: { name: 'ASC' } });
+    if (tasks.length > 0) {
+      const names = tasks.map((task) => `'${task.name}'`).join(', ');
+      throw new DomainError(
+        'conflict',
+        `runner '${name}' still has tasks ${names}: delete them first`,
+      );
+    }
+  }
+
+  /** Rejects runner resources that would give one of its tasks a request above a limit. */
+  private async checkTaskResources(
+    name: string,
+    resources: ResourceRequirements | null,
+  ): Promise<void> {
+    const tasks = await this.dataSource
+      .getRepository(TaskEntity)
+      .find({ where: { runner: name }, select: { name: true, resources: true } });
+    for (const task of tasks) {
+      const problem = requestAboveLimitProblem(
+        `resources of task '${task.name}' combined with runner '${name}'`,
+        effectiveResources(resources, parseResources(task.resources)),
+      );
+      if (problem) {
+        throw new DomainError(
+          'invalid_input',
+          `${problem}: change the task's or the runner's resources`,
+        );
+      }
+    }
   }
 
   private async toDto(runner: RunnerEntity): Promise<RunnerDto> {
@@ -183,6 +227,7 @@ export class RunnersService {
       branch: runner.branch,
       token: tokenKeys.length > 0 ? SECRET_MASK : '',
       secret: maskKeys(secretKeys),
+      resources: parseResources(runner.resources),
     };
   }
 }

@@ -13,7 +13,7 @@ export const RUNNER_LABEL = 'kriten.io/runner';
 /** Label naming the task that a Secret belongs to. */
 export const TASK_LABEL = 'kriten.io/task';
 
-/** The Kubernetes Secret that holds an owner's values. */
+/** Returns the name of the Kubernetes Secret that contains an owner's values. */
 export function secretNameOf(owner: SecretOwner): string {
   switch (owner.kind) {
     case 'runner':
@@ -31,7 +31,7 @@ export function secretLabelsOf(owner: SecretOwner): Record<string, string> {
   return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [ownerLabel]: owner.name };
 }
 
-/** Whether a change needs the values stored now, which only a merge does. */
+/** Tells whether a change needs the stored values, which only a merge does. */
 export function needsCurrentValues(change: SecretChange): boolean {
   return change.action === 'merge';
 }
@@ -73,8 +73,8 @@ export function decodeSecretData(data: Record<string, string> | undefined): Reco
 
 /**
  * Describes a failed API call for a message: the HTTP status and the message of the Status
- * object the API server returned, or the network error. Never includes the request body, which
- * holds secret values.
+ * object the API server returned, or the network error. The request body is never included,
+ * because it contains secret values.
  */
 export function describeApiFailure(error: unknown): string {
   const code = (error as { code?: unknown }).code;

@@ -27,9 +27,9 @@ export interface StagedSecretChange {
 }
 
 /**
- * The secrets a job needs. A store that keeps values in the database returns them; a store
- * that keeps them in Kubernetes Secrets returns only the keys, which the executor projects
- * from those Secrets.
+ * The secrets a job needs. A store that keeps values in the database returns them. A store
+ * that keeps them in Kubernetes Secrets returns only the keys, because the executor projects
+ * the values from those Secrets.
  */
 export interface LaunchSecrets {
   runnerValues?: Record<string, string>;
@@ -41,8 +41,8 @@ export interface LaunchSecrets {
 }
 
 /**
- * Where secret values live. Saving runs in two steps so that a failed write of values outside
- * the database leaves the database unchanged: `stage` writes those values before the database
+ * Storage for secret values. Saving runs in two steps, so that a failed write of values outside
+ * the database leaves the database unchanged. `stage` writes those values before the database
  * transaction starts, and `record` writes the database rows inside it.
  */
 export interface SecretStore {

@@ -14,7 +14,10 @@ export class SecretEntity {
   @PrimaryColumn({ name: 'secret_key', type: 'varchar', length: 253 })
   key: string;
 
-  /** AES-256-GCM: base64 of nonce, authentication tag and ciphertext. */
-  @Column({ name: 'encrypted_value', type: 'text' })
-  encryptedValue: string;
+  /**
+   * AES-256-GCM: base64 of nonce, authentication tag and ciphertext. Null when the value lives
+   * in a Kubernetes Secret (KRITEN_EXECUTOR=kubernetes) and the row records only the key.
+   */
+  @Column({ name: 'encrypted_value', type: 'text', nullable: true })
+  encryptedValue: string | null;
 }

@@ -1,63 +1,46 @@
-import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
-import { KeyMaterial } from '../config/key-material';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import { DomainError } from '../common/domain-error';
 import { secretKeyProblem } from '../common/names';
-import { SecretCipher } from './secret-cipher';
 import { SecretEntity, SecretOwnerKind } from './secret.entity';
-import { mergeSecrets } from './secret-merge';
+import { LaunchSecrets, SECRET_STORE, SecretChange, SecretStore } from './secret-store';
 
-/** Stores secrets encrypted; values leave this service only for job launches. */
+/**
+ * Saves secrets with the configured SecretStore and lists their keys. Values leave this service
+ * only for job launches, and only when the store keeps them in the database.
+ */
 @Injectable()
 export class SecretsService {
-  private readonly cipher: SecretCipher;
-
   constructor(
     @InjectRepository(SecretEntity) private readonly secrets: Repository<SecretEntity>,
-    keys: KeyMaterial,
-  ) {
-    this.cipher = new SecretCipher(keys.secretKey);
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(SECRET_STORE) private readonly store: SecretStore,
+  ) {}
+
+  /** Location of the values: the database, or Kubernetes Secrets. */
+  get location(): SecretStore['location'] {
+    return this.store.location;
   }
 
-  /** Returns the decrypted values of one owner's secrets. */
-  async read(
-    kind: SecretOwnerKind,
-    ownerName: string,
-    manager?: EntityManager,
-  ): Promise<Record<string, string>> {
-    const repository = manager?.getRepository(SecretEntity) ?? this.secrets;
-    const rows = await repository.findBy({ ownerKind: kind, ownerName });
-    const values: Record<string, string> = {};
-    for (const row of rows) {
-      values[row.key] = this.cipher.decrypt(
-        row.encryptedValue,
-        associatedData(kind, ownerName, row.key),
-      );
-    }
-    return values;
-  }
-
-  /** Returns the decrypted secrets of several owners with one query, keyed by `kind/owner`. */
-  async readMany(
-    owners: [SecretOwnerKind, string][],
-  ): Promise<Map<string, Record<string, string>>> {
-    const rows = await this.secrets.find({
-      where: owners.map(([ownerKind, ownerName]) => ({ ownerKind, ownerName })),
+  /**
+   * Applies secret changes together with the caller's database writes. Values kept outside the
+   * database are written first, so a failure there leaves the database unchanged. Then one
+   * transaction runs writeRecords and records the secrets.
+   */
+  async save<T>(
+    changes: SecretChange[],
+    writeRecords: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
+    const staged = await this.store.stage(changes);
+    return this.dataSource.transaction(async (manager) => {
+      const result = await writeRecords(manager);
+      await this.store.record(staged, manager);
+      return result;
     });
-    const byOwner = new Map<string, Record<string, string>>(
-      owners.map(([kind, name]) => [`${kind}/${name}`, {}]),
-    );
-    for (const row of rows) {
-      byOwner.get(`${row.ownerKind}/${row.ownerName}`)![row.key] = this.cipher.decrypt(
-        row.encryptedValue,
-        associatedData(row.ownerKind, row.ownerName, row.key),
-      );
-    }
-    return byOwner;
   }
 
-  /** Returns the keys of one owner's secrets, without decrypting anything. */
+  /** Returns the keys of one owner's secrets, without reading any value. */
   async keys(kind: SecretOwnerKind, ownerName: string): Promise<string[]> {
     const rows = await this.secrets.find({
       where: { ownerKind: kind, ownerName },
@@ -67,41 +50,9 @@ export class SecretsService {
     return rows.map((row) => row.key);
   }
 
-  /** Merges posted values into the stored ones (see mergeSecrets) inside the caller's transaction. */
-  async merge(
-    kind: SecretOwnerKind,
-    ownerName: string,
-    posted: Record<string, string>,
-    manager: EntityManager,
-  ): Promise<void> {
-    const stored = await this.read(kind, ownerName, manager);
-    await this.replace(kind, ownerName, mergeSecrets(stored, posted), manager);
-  }
-
-  /** Replaces all of one owner's secrets inside the caller's transaction. */
-  async replace(
-    kind: SecretOwnerKind,
-    ownerName: string,
-    values: Record<string, string>,
-    manager: EntityManager,
-  ): Promise<void> {
-    const repository = manager.getRepository(SecretEntity);
-    await repository.delete({ ownerKind: kind, ownerName });
-    const rows = Object.entries(values).map(([key, value]) =>
-      repository.create({
-        ownerKind: kind,
-        ownerName,
-        key,
-        encryptedValue: this.cipher.encrypt(value, associatedData(kind, ownerName, key)),
-      }),
-    );
-    if (rows.length > 0) {
-      await repository.insert(rows);
-    }
-  }
-
-  async deleteAll(kind: SecretOwnerKind, ownerName: string, manager: EntityManager): Promise<void> {
-    await manager.getRepository(SecretEntity).delete({ ownerKind: kind, ownerName });
+  /** Reads what a job of the task needs: values from the database store, keys from Kubernetes. */
+  readForLaunch(runner: string, task: string): Promise<LaunchSecrets> {
+    return this.store.readForLaunch(runner, task);
   }
 }
 
@@ -120,8 +71,4 @@ export function validateSecretMap(field: string, value: unknown): Record<string,
     }
   }
   return value as Record<string, string>;
-}
-
-function associatedData(kind: SecretOwnerKind, ownerName: string, key: string): string {
-  return `${kind}/${ownerName}/${key}`;
 }

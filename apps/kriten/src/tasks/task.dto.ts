@@ -10,7 +10,8 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { IsResourceName } from '../common/validators';
+import { ResourceRequirementsDto } from '../common/resources.dto';
+import { IsResourceName, IsResourceRequirements } from '../common/validators';
 
 export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 export const MAX_SYNC_TIMEOUT_SECONDS = 3600;
@@ -61,6 +62,11 @@ export class CreateTaskDto {
   @Min(1)
   @Max(MAX_TIMEOUT_SECONDS)
   timeout_seconds?: number;
+
+  /** CPU and memory requests and limits; each value set here wins over the runner's. */
+  @IsOptional()
+  @IsResourceRequirements()
+  resources?: ResourceRequirementsDto;
 }
 
 export class UpdateTaskDto {
@@ -107,6 +113,12 @@ export class UpdateTaskDto {
   @Min(1)
   @Max(MAX_TIMEOUT_SECONDS)
   timeout_seconds?: number;
+
+  /** Replaces the stored resources; null removes them. */
+  @IsOptional()
+  @IsResourceRequirements()
+  @ApiPropertyOptional({ type: ResourceRequirementsDto, nullable: true })
+  resources?: ResourceRequirementsDto | null;
 }
 
 export class TaskDto {
@@ -121,4 +133,7 @@ export class TaskDto {
   secret: Record<string, string>;
   sync_timeout_seconds: number;
   timeout_seconds: number;
+  /** CPU and memory requests and limits of the task itself, or null when none are set. */
+  @ApiProperty({ type: ResourceRequirementsDto, nullable: true })
+  resources: ResourceRequirementsDto | null;
 }

@@ -25,6 +25,10 @@ export class TaskEntity {
   @Column({ name: 'timeout_seconds', type: 'int', nullable: true })
   timeoutSeconds: number | null;
 
+  /** CPU and memory requests and limits as JSON text; null when none are set. */
+  @Column({ type: 'text', nullable: true })
+  resources: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;
 

@@ -5,7 +5,14 @@ import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
 import { MessageDto } from '../common/message.dto';
 import { RunnerEntity } from '../runners/runner.entity';
-import { maskKeys, mergeSecrets } from '../secrets/secret-merge';
+import {
+  effectiveResources,
+  parseResources,
+  requestAboveLimitProblem,
+  ResourceRequirements,
+  serializeResources,
+} from '../common/resources';
+import { maskKeys } from '../secrets/secret-merge';
 import { SecretsService, validateSecretMap } from '../secrets/secrets.service';
 import { InputSchemaCompiler, InputSchemaError } from './input-schema';
 import { CreateTaskDto, TaskDto, UpdateTaskDto } from './task.dto';
@@ -49,6 +56,9 @@ export class TasksService {
       throw new DomainError('conflict', `task '${input.name}' already exists`);
     }
 
+    await this.requireRunner(input.runner, this.dataSource.manager);
+    await this.checkCombinedResources(input.name, input.runner, input.resources ?? null);
+
     const task = this.tasks.create({
       name: input.name,
       runner: input.runner,
@@ -57,13 +67,17 @@ export class TasksService {
       schema,
       syncTimeoutSeconds: input.sync_timeout_seconds ?? null,
       timeoutSeconds: input.timeout_seconds ?? null,
+      resources: serializeResources(input.resources),
     });
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await this.requireRunner(input.runner, manager);
-        await manager.getRepository(TaskEntity).insert(task);
-        await this.secrets.replace('task', task.name, mergeSecrets({}, secret), manager);
-      });
+      // Replacing rather than merging clears whatever an earlier failed save of this name left.
+      await this.secrets.save(
+        [{ owner: { kind: 'task', name: task.name }, action: 'replace', values: secret }],
+        async (manager) => {
+          await this.requireRunner(input.runner, manager);
+          await manager.getRepository(TaskEntity).insert(task);
+        },
+      );
     } catch (error) {
       throw isDuplicateKeyError(error)
         ? new DomainError('conflict', `task '${input.name}' already exists`)
@@ -88,33 +102,49 @@ export class TasksService {
         ? input.schema
         : this.checkSchema(input.schema);
 
-    await this.dataSource.transaction(async (manager) => {
-      const task = await this.load(name, manager);
-      if (input.runner !== undefined) {
-        await this.requireRunner(input.runner, manager);
-        task.runner = input.runner;
-      }
-      task.command = input.command ?? task.command;
-      task.synchronous = input.synchronous ?? task.synchronous;
-      task.schema = schema === undefined ? task.schema : schema;
-      task.syncTimeoutSeconds = input.sync_timeout_seconds ?? task.syncTimeoutSeconds;
-      task.timeoutSeconds = input.timeout_seconds ?? task.timeoutSeconds;
-      await manager.getRepository(TaskEntity).save(task);
-      if (secret) {
-        await this.secrets.merge('task', name, secret, manager);
-      }
-    });
+    const existing = await this.load(name);
+    const runner = input.runner ?? existing.runner;
+    if (input.runner !== undefined) {
+      await this.requireRunner(input.runner, this.dataSource.manager);
+    }
+    const resources =
+      input.resources === undefined ? parseResources(existing.resources) : input.resources;
+    await this.checkCombinedResources(name, runner, resources);
+
+    await this.secrets.save(
+      secret ? [{ owner: { kind: 'task', name }, action: 'merge', posted: secret }] : [],
+      async (manager) => {
+        const task = await this.load(name, manager);
+        if (input.runner !== undefined) {
+          await this.requireRunner(input.runner, manager);
+          task.runner = input.runner;
+        }
+        task.command = input.command ?? task.command;
+        task.synchronous = input.synchronous ?? task.synchronous;
+        task.schema = schema === undefined ? task.schema : schema;
+        task.syncTimeoutSeconds = input.sync_timeout_seconds ?? task.syncTimeoutSeconds;
+        task.timeoutSeconds = input.timeout_seconds ?? task.timeoutSeconds;
+        if (input.resources !== undefined) {
+          task.resources = serializeResources(input.resources);
+        }
+        await manager.getRepository(TaskEntity).save(task);
+      },
+    );
 
     this.logger.log(`task '${name}' updated`);
     return this.get(name);
   }
 
   async delete(name: string): Promise<MessageDto> {
-    await this.dataSource.transaction(async (manager) => {
-      await this.load(name, manager);
-      await this.secrets.deleteAll('task', name, manager);
-      await manager.getRepository(TaskEntity).delete({ name });
-    });
+    await this.load(name);
+
+    await this.secrets.save(
+      [{ owner: { kind: 'task', name }, action: 'delete' }],
+      async (manager) => {
+        await this.load(name, manager);
+        await manager.getRepository(TaskEntity).delete({ name });
+      },
+    );
     this.logger.log(`task '${name}' deleted`);
     return { msg: `task '${name}' deleted` };
   }
@@ -150,21 +180,45 @@ export class TasksService {
 
   async postSecret(name: string, posted: unknown): Promise<Record<string, string>> {
     const secret = validateSecretMap('secret', posted === undefined ? {} : posted);
-    await this.dataSource.transaction(async (manager) => {
-      await this.load(name, manager);
-      await this.secrets.merge('task', name, secret, manager);
-    });
+    await this.load(name);
+
+    await this.secrets.save(
+      [{ owner: { kind: 'task', name }, action: 'merge', posted: secret }],
+      (manager) => this.load(name, manager),
+    );
     this.logger.log(`secrets of task '${name}' updated`);
     return this.getSecret(name);
   }
 
   async deleteSecret(name: string): Promise<MessageDto> {
-    await this.dataSource.transaction(async (manager) => {
-      await this.load(name, manager);
-      await this.secrets.deleteAll('task', name, manager);
-    });
+    await this.load(name);
+
+    await this.secrets.save([{ owner: { kind: 'task', name }, action: 'delete' }], (manager) =>
+      this.load(name, manager),
+    );
     this.logger.log(`secrets of task '${name}' deleted`);
     return { msg: `secrets of task '${name}' deleted` };
+  }
+
+  /** Rejects task resources whose combination with the runner's has a request above a limit. */
+  private async checkCombinedResources(
+    task: string,
+    runner: string,
+    resources: ResourceRequirements | null,
+  ): Promise<void> {
+    const runnerEntity = await this.dataSource
+      .getRepository(RunnerEntity)
+      .findOneBy({ name: runner });
+    const problem = requestAboveLimitProblem(
+      `resources of task '${task}' combined with runner '${runner}'`,
+      effectiveResources(parseResources(runnerEntity?.resources ?? null), resources),
+    );
+    if (problem) {
+      throw new DomainError(
+        'invalid_input',
+        `${problem}: change the task's or the runner's resources`,
+      );
+    }
   }
 
   /** Compiles a schema to reject it now rather than at launch; returns it as JSON text. */
@@ -199,6 +253,7 @@ export class TasksService {
       secret: maskKeys(await this.secrets.keys('task', task.name)),
       sync_timeout_seconds: task.syncTimeoutSeconds ?? DEFAULT_SYNC_TIMEOUT_SECONDS,
       timeout_seconds: task.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+      resources: parseResources(task.resources),
     };
   }
 }
