@@ -166,6 +166,43 @@ describe('Kubernetes manifests', () => {
     expect(binding.subjects[0].namespace).toBe('tools');
   });
 
+  it('overlay replaces image and secrets', () => {
+    const overlay = makeTempDir('kriten-overlay-');
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      [
+        'resources:',
+        `  - ${relative(overlay, join(ROOT, 'k8s'))}`,
+        'images:',
+        '  - name: kriten',
+        '    newName: registry.example.com/kriten',
+        '    newTag: 0.1.0',
+        'secretGenerator:',
+        '  - name: kriten-secrets',
+        '    behavior: replace',
+        '    envs: [kriten-secrets.env]',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(overlay, 'kriten-secrets.env'),
+      'root-password=a\njwt-secret=b\nsecret-key=c\ndatabase-password=d\n',
+    );
+    const rendered = renderKustomization(overlay);
+    const secret = findObject(rendered, 'Secret', 'kriten-secrets');
+    const image = findObject(rendered, 'Deployment', 'kriten').spec.template.spec.containers[0]
+      .image;
+
+    expect(image).toBe('registry.example.com/kriten:0.1.0');
+    expect(secret.stringData).toBeUndefined();
+    expect(Object.keys(secret.data).sort()).toEqual([
+      'database-password',
+      'jwt-secret',
+      'root-password',
+      'secret-key',
+    ]);
+    expect(Buffer.from(secret.data['secret-key'], 'base64').toString()).toBe('c');
+  });
+
   describe('RBAC', () => {
     it('Role grants exactly the verbs the server uses', () => {
       expect(verbsByResource(findObject(objects, 'Role', 'kriten'))).toEqual(EXPECTED_ROLE_RULES);
