@@ -65,6 +65,7 @@ export function connectToKubernetes(settings: ConnectionSettings): KubernetesCon
     useTokenFiles(config, paths);
   }
   useRotatingInClusterToken(config);
+  allowPlainHttp(config);
 
   const cluster = config.getCurrentCluster();
   if (cluster === null) {
@@ -122,6 +123,17 @@ function useRotatingInClusterToken(config: KubeConfig): void {
       ?.tokenFile;
     return typeof file === 'string' ? withTokenFile(user, file) : user;
   });
+}
+
+/**
+ * Marks clusters with an http:// server as skipping TLS verification. client-node 1.4 refuses
+ * to build an agent for plain HTTP otherwise, although there is no TLS to verify, and plain
+ * HTTP is what `kubectl proxy` serves on localhost.
+ */
+function allowPlainHttp(config: KubeConfig): void {
+  config.clusters = config.clusters.map((cluster) =>
+    cluster.server.startsWith('http:') ? { ...cluster, skipTLSVerify: true } : cluster,
+  );
 }
 
 function withTokenFile(user: User, path: string): User {
