@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startFakeKube, type FakeKube, type RecordedCall } from './support/fake-kube';
@@ -12,7 +12,6 @@ import {
   sleep,
   waitFor,
   waitForEnd,
-  waitForStatus,
 } from './support/job-fixtures';
 import { KritenServer, ROOT_PASSWORD, startExpectingFailure } from './support/kriten-server';
 import { makeTempDir } from './support/temp';
@@ -26,7 +25,8 @@ const SCRIPTS = {
   'hello.sh': '#!/bin/sh\necho hello\n',
   'print-args.sh': '#!/bin/sh\nprintf \'%s|%s\' "$EXTRA_VARS" "$KRITEN_JOB_ID"\n',
   'slow.sh': '#!/bin/sh\nfor i in 1 2 3 4 5 6; do echo "line $i"; sleep 0.5; done\n',
-  'secrets.sh': '#!/bin/sh\nprintf \'%s,%s,%s\' "$shared" "$(cat /etc/secret/shared)" "$only_runner"\n',
+  'secrets.sh':
+    '#!/bin/sh\nprintf \'%s,%s,%s\' "$shared" "$(cat /etc/secret/shared)" "$only_runner"\n',
 };
 
 /**
@@ -79,6 +79,17 @@ describe('kubernetes executor', () => {
     server = await KritenServer.start({ dataDir, env: kritenEnv() });
     api = new ApiClient(server.baseUrl);
     await api.login('root', ROOT_PASSWORD);
+  }
+
+  /** Kills the server as a crash would, runs whileDown, and starts it again on the same data. */
+  async function restartKriten(whileDown: () => Promise<void> = async () => undefined) {
+    const dataDir = server.dataDir;
+    await server.stop('SIGKILL');
+    try {
+      await whileDown();
+    } finally {
+      await startKriten(dataDir);
+    }
   }
 
   /** The newest pod of a job, as the fake stores it. */
@@ -390,10 +401,8 @@ describe('kubernetes executor', () => {
   it('takes over a running job after a restart', async () => {
     const id = await launchJob(api, 'slow');
     await waitForMainContainer(id);
-    const dataDir = server.dataDir;
-    await server.stop('SIGKILL');
+    await restartKriten();
 
-    await startKriten(dataDir);
     const job = await waitForEnd(api, id);
     expect(job.status).toBe('succeeded');
     expect(job.stdout).toBe('line 1\nline 2\nline 3\nline 4\nline 5\nline 6\n');
@@ -401,18 +410,21 @@ describe('kubernetes executor', () => {
 
   it('records a job that ended while the server was down', async () => {
     const id = await launchJob(api, 'hello');
-    await waitForStatus(api, id, 'running');
-    const dataDir = server.dataDir;
-    await server.stop('SIGKILL');
-    await waitFor('the Job to complete', async () => {
-      const job = fake.getObject('jobs', id) as any;
-      const done = job?.status?.conditions?.some(
-        (condition: any) => condition.type === 'Complete' && condition.status === 'True',
-      );
-      return done ? true : undefined;
+    await waitFor('the Job to be created', async () => fake.getObject('jobs', id));
+    await restartKriten(async () => {
+      await waitFor('the Job to complete', async () => {
+        const job = fake.getObject('jobs', id) as any;
+        const done = job?.status?.conditions?.some(
+          (condition: any) => condition.type === 'Complete' && condition.status === 'True',
+        );
+        return done ? true : undefined;
+      }).catch((error: Error) => {
+        throw new Error(
+          `${error.message}: ${JSON.stringify(fake.getObject('jobs', id))} ${JSON.stringify(podOf(id))}`,
+        );
+      });
     });
 
-    await startKriten(dataDir);
     const job = await waitForEnd(api, id);
     expect(job.status).toBe('succeeded');
     expect(job.stdout).toBe('hello\n');
@@ -421,14 +433,14 @@ describe('kubernetes executor', () => {
   it('fails a job whose Job vanished while the server was down', async () => {
     const id = await launchJob(api, 'long');
     await waitForMainContainer(id);
-    const dataDir = server.dataDir;
-    await server.stop('SIGKILL');
-    await kubectl(
-      'DELETE',
-      `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${id}?propagationPolicy=Background`,
-    );
+    await restartKriten(async () => {
+      const status = await kubectl(
+        'DELETE',
+        `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${id}?propagationPolicy=Background`,
+      );
+      expect(status).toBe(200);
+    });
 
-    await startKriten(dataDir);
     const job = await waitForEnd(api, id);
     expect(job.status).toBe('failed');
     expect(job.reason).toMatch(/^its Kubernetes Job no longer exists/);
@@ -452,7 +464,6 @@ describe('kubernetes executor', () => {
     const port = await closedPort();
     const dir = makeTempDir('kriten-kubeconfig-');
     const path = join(dir, 'kubeconfig');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(
       path,
       [

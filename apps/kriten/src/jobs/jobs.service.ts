@@ -15,8 +15,11 @@ import { JobsRepository } from './jobs.repository';
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const DEFAULT_PAGE_SIZE = 100;
 
-/** How often a followed job that is still queued is checked again, in milliseconds. */
-const QUEUED_CHECK_INTERVAL_MS = 250;
+/** How often a followed job that has not reached the executor yet is checked again, in milliseconds. */
+const FOLLOW_CHECK_INTERVAL_MS = 100;
+
+/** How long a followed job that was claimed but not launched yet is waited for, in milliseconds. */
+const LAUNCH_WAIT_MS = 10_000;
 
 /** The result of a launch: the finished job as JSON text, or the id of a job still running. */
 export type LaunchResult = { finishedJob: string } | { accepted: JobCreatedDto };
@@ -110,20 +113,25 @@ export class JobsService {
    * starts. When the executor cannot follow the job, the output so far is returned.
    */
   async followLog(id: string, signal: AbortSignal): Promise<string | AsyncIterable<string>> {
-    let job = await this.load(id);
-    while (job.status === 'queued' && !signal.aborted) {
-      await pause(QUEUED_CHECK_INTERVAL_MS, signal);
-      job = await this.load(id);
+    const launchDeadline = Date.now() + LAUNCH_WAIT_MS;
+    for (;;) {
+      const job = await this.load(id);
+      if (this.jobs.isFinished(job.status)) {
+        return (await this.jobs.findOutput(id))?.output ?? '';
+      }
+      if (job.status === 'running') {
+        const stream = this.executor.followOutput(id, signal);
+        // A claimed job reaches the executor a moment later, after its launch was built.
+        const launching = job.startTime === null && Date.now() < launchDeadline;
+        if (stream !== undefined || !launching) {
+          return stream ?? this.getLog(id);
+        }
+      }
+      if (signal.aborted) {
+        return '';
+      }
+      await pause(FOLLOW_CHECK_INTERVAL_MS, signal);
     }
-    if (this.jobs.isFinished(job.status)) {
-      return (await this.jobs.findOutput(id))?.output ?? '';
-    }
-
-    const stream = this.executor.followOutput(id, signal);
-    if (stream !== undefined) {
-      return stream;
-    }
-    return this.getLog(id);
   }
 
   async getSchema(taskName: string): Promise<Record<string, unknown>> {

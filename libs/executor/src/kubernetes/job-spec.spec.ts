@@ -118,8 +118,14 @@ describe('buildJobManifest', () => {
   it('projects both secrets without duplicate paths', () => {
     const volume = pod.volumes.find((entry: any) => entry.name === 'secret');
     expect(volume.projected.sources).toEqual([
-      { secret: { name: 'kriten-runner-ops', items: [{ key: 'api_key', path: 'api_key' }] } },
-      { secret: { name: 'kriten-task-backup' } },
+      {
+        secret: {
+          name: 'kriten-runner-ops',
+          items: [{ key: 'api_key', path: 'api_key' }],
+          optional: true,
+        },
+      },
+      { secret: { name: 'kriten-task-backup', optional: true } },
     ]);
     expect(main.volumeMounts).toContainEqual({
       name: 'secret',
@@ -138,7 +144,9 @@ describe('buildJobManifest', () => {
   it('leaves out the runner source when the task overrides every key', () => {
     const launch = makeLaunch({ secretKeys: { runner: ['a'], task: ['a'], gitToken: false } });
     const volume = podSpec(buildJobManifest(launch, SETTINGS)).volumes[1];
-    expect(volume.projected.sources).toEqual([{ secret: { name: 'kriten-task-backup' } }]);
+    expect(volume.projected.sources).toEqual([
+      { secret: { name: 'kriten-task-backup', optional: true } },
+    ]);
   });
 
   it('clones shallowly with the branch and URL as arguments', () => {

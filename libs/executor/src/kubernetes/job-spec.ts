@@ -182,6 +182,11 @@ function buildMainContainer(launch: JobLaunch, runnerKeys: string[], taskKeys: s
  * Projects both Secrets at /etc/secret. Kubernetes rejects a projected volume in which two
  * sources write the same path, so the runner's source lists only the keys the task does not
  * override. A job without secrets gets an empty folder there, as on the local executor.
+ *
+ * The sources are optional because a missing Secret in a volume leaves the pod waiting with
+ * nothing in its status but `ContainerCreating`; the reason appears only as an event. The
+ * same Secrets in envFrom are required, so a missing one stops the main container with
+ * `CreateContainerConfigError` and a message that names it.
  */
 function buildSecretVolume(launch: JobLaunch, runnerKeys: string[], taskKeys: string[]): object {
   const overridden = new Set(taskKeys);
@@ -192,11 +197,12 @@ function buildSecretVolume(launch: JobLaunch, runnerKeys: string[], taskKeys: st
       secret: {
         name: runnerSecretName(launch.runnerName),
         items: runnerOnly.map((key) => ({ key, path: key })),
+        optional: true,
       },
     });
   }
   if (taskKeys.length > 0) {
-    sources.push({ secret: { name: taskSecretName(launch.taskName) } });
+    sources.push({ secret: { name: taskSecretName(launch.taskName), optional: true } });
   }
 
   if (sources.length === 0) {

@@ -223,7 +223,7 @@ export class KubernetesExecutor implements JobExecutor {
       jobGone: () => !this.jobObjects.has(jobId) && !this.tracked.has(jobId),
       jobEnded: () => {
         const job = this.jobObjects.get(jobId);
-        return job === undefined || observeJob(job) !== undefined;
+        return job !== undefined && observeJob(job) !== undefined;
       },
       waitForChange: (abort) => this.waitForChange(abort),
       streamLog: (pod, container, abort, onChunk) =>
