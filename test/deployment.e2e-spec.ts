@@ -1,9 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { load, loadAll } from 'js-yaml';
+import { ExecutorRuntime, kubernetesExecutor, TEST_NAMESPACE } from './support/executors';
+import { GitRepository } from './support/git-repos';
 import { ApiClient } from './support/http-client';
-import { KritenServer } from './support/kriten-server';
+import {
+  createRunner,
+  createTask,
+  launchJob,
+  sleep,
+  waitForEnd,
+  waitForStatus,
+} from './support/job-fixtures';
+import { KritenServer, ROOT_PASSWORD, startExpectingFailure } from './support/kriten-server';
 import { KubernetesObject, validateKubernetesObject } from './support/kubernetes-schema';
 import { makeTempDir } from './support/temp';
 
@@ -484,6 +494,135 @@ describe('probe paths on a running server', () => {
       const response = await anonymous.get(path);
 
       expect({ path, status: response.status }).toEqual({ path, status: 200 });
+    }
+  });
+});
+
+describe('Role against the kubernetes executor', () => {
+  let runtime: ExecutorRuntime;
+  let server: KritenServer;
+  let api: ApiClient;
+  let repository: GitRepository;
+
+  beforeAll(async () => {
+    runtime = await kubernetesExecutor.start();
+    server = await KritenServer.start({ env: runtime.env });
+    api = new ApiClient(server.baseUrl);
+    await api.login('root', ROOT_PASSWORD);
+    repository = GitRepository.create({ 'README.md': '# scripts for the Role test\n' });
+
+    // One of each action that reaches the Kubernetes API: secrets written, replaced and
+    // deleted, a job run to its end with its log read, and a job cancelled.
+    await createRunner(api, {
+      name: 'scripts',
+      gitURL: repository.url,
+      token: 'git-token-value',
+      secret: { api_key: 'runner-value' },
+    });
+    await createTask(api, {
+      name: 'echo',
+      runner: 'scripts',
+      command: 'echo hello',
+      secret: { db_password: 'task-value' },
+    });
+    await createTask(api, { name: 'sleeper', runner: 'scripts', command: 'sleep 30' });
+    await api.post('/api/v1/tasks/echo/secret', { db_password: 'changed-value' });
+
+    const finished = await launchJob(api, 'echo');
+    await waitForEnd(api, finished);
+    await api.get(`/api/v1/jobs/${finished}/log`);
+
+    const cancelled = await launchJob(api, 'sleeper');
+    await waitForStatus(api, cancelled, 'running');
+    await api.delete(`/api/v1/jobs/${cancelled}`);
+    await waitForEnd(api, cancelled);
+
+    await api.delete('/api/v1/tasks/echo');
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    server?.removeDataDir();
+    await runtime?.stop();
+    if (repository) {
+      rmSync(repository.path, { recursive: true, force: true });
+    }
+  });
+
+  /** The Role entries, as `group/resource verb`, that the recorded calls used. */
+  function usedPermissions(): Set<string> {
+    return new Set(
+      runtime
+        .calls()
+        .filter((call) => call.resource !== 'selfsubjectaccessreviews')
+        .map((call) => {
+          const resource = call.subresource
+            ? `${call.resource}/${call.subresource}`
+            : call.resource;
+          const group = call.path.startsWith('/apis/batch/') ? 'batch' : 'core';
+          return `${group}/${resource} ${call.verb}`;
+        }),
+    );
+  }
+
+  it('grants every call the server made', () => {
+    const granted = verbsByResource(findObject(renderKustomization(), 'Role', 'kriten'));
+    const used = [...usedPermissions()];
+    const missing = used.filter((permission) => {
+      const [resource, verb] = permission.split(' ');
+      return !(granted[resource] ?? []).includes(verb);
+    });
+
+    expect(used.length).toBeGreaterThan(0);
+    expect(missing).toEqual([]);
+  });
+
+  it('calls only its own namespace', () => {
+    const namespaces = runtime
+      .calls()
+      .filter((call) => call.resource !== 'selfsubjectaccessreviews')
+      .map((call) => call.namespace);
+
+    expect([...new Set(namespaces)]).toEqual([TEST_NAMESPACE]);
+  });
+
+  it('readiness repeats no start-up calls', async () => {
+    const startupCalls = () =>
+      runtime
+        .calls()
+        .filter((call) => call.resource === 'selfsubjectaccessreviews' || call.verb === 'list')
+        .length;
+    const before = startupCalls();
+
+    for (let round = 0; round < 3; round++) {
+      const response = await new ApiClient(server.baseUrl).get('/readyz');
+      expect(response.status).toBe(200);
+      // Past the one second for which a readiness report is reused.
+      await sleep(1_100);
+    }
+
+    expect(startupCalls()).toBe(before);
+  });
+
+  // Runs last in this block, because it denies permissions on the fake API server.
+  it('checks at start each verb no call used', async () => {
+    const used = usedPermissions();
+    const unused = Object.entries(
+      verbsByResource(findObject(renderKustomization(), 'Role', 'kriten')),
+    ).flatMap(([resource, verbs]) =>
+      verbs.map((verb) => `${resource} ${verb}`).filter((entry) => !used.has(entry)),
+    );
+
+    expect(unused).toEqual(['batch/jobs get', 'core/pods get']);
+    for (const entry of unused) {
+      const [resource, verb] = entry.split(' ');
+      runtime.fake!.deny({ verb, resource: resource.split('/')[1] });
+
+      const { code, output } = await startExpectingFailure(runtime.env);
+      runtime.fake!.allowAll();
+
+      expect({ entry, code }).toEqual({ entry, code: 1 });
+      expect(output).toContain(verb);
     }
   });
 });
