@@ -1,12 +1,15 @@
 # Kriten server image: Node.js 20 on Debian bookworm, with git and bubblewrap for the local
 # executor. Build with `docker build -t kriten:latest .`.
 
-# Production dependencies only. better-sqlite3 is a native module; the toolchain builds it
-# when no prebuilt binary matches, and stays out of the final image.
+# Production dependencies only. better-sqlite3 is a native module, which this toolchain
+# builds when no prebuilt binary matches. The toolchain stays out of the final image.
 FROM node:20-bookworm-slim AS dependencies
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
+# swagger-ui-dist depends on @scarf/scarf, whose install script reports the install unless
+# this is set.
+ENV SCARF_ANALYTICS=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
