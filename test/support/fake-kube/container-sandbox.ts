@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { posix } from 'node:path';
+
+/** A host folder bound into the container at mountPath. */
+export interface ContainerMount {
+  hostPath: string;
+  mountPath: string;
+  readOnly: boolean;
+}
+
+/** Namespaces and process settings of every container; the same set the local executor uses. */
+const ISOLATION_ARGUMENTS = [
+  '--unshare-pid',
+  '--unshare-ipc',
+  '--unshare-uts',
+  '--die-with-parent',
+  '--cap-drop',
+  'ALL',
+];
+
+/** Top-level host folders that stay hidden from a container, which gets empty ones instead. */
+const FRESH_TOP_LEVEL = new Set(['/dev', '/proc', '/tmp', '/root', '/run']);
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Builds bwrap arguments for a container filesystem: the host's root read-only, with fresh
+ * /dev, /proc, /tmp, /root and /run, and each mount at its mountPath. bwrap cannot create a
+ * mount point inside a read-only bind, so the root is a tmpfs: every host entry is bound into
+ * it, and each folder on the way to a mountPath is recreated and filled entry by entry. The
+ * tmpfs is made read-only at the end, as a container image's root would be with
+ * readOnlyRootFilesystem.
+ */
+export function buildFilesystemArguments(mounts: ContainerMount[], hostname: string): string[] {
+  const mountPaths = new Set(mounts.map((mount) => posix.normalize(mount.mountPath)));
+  const ancestors = new Set<string>();
+  for (const mountPath of mountPaths) {
+    let parent = posix.dirname(mountPath);
+    while (parent !== '/') {
+      ancestors.add(parent);
+      parent = posix.dirname(parent);
+    }
+  }
+
+  const args = ['--tmpfs', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+  args.push('--dir', '/root', '--dir', '/run');
+
+  const fill = (dir: string): void => {
+    for (const entry of readdirSync(dir).sort()) {
+      const path = dir === '/' ? `/${entry}` : `${dir}/${entry}`;
+      if (dir === '/' && FRESH_TOP_LEVEL.has(path)) {
+        continue;
+      }
+      if (mountPaths.has(path)) {
+        continue;
+      }
+      if (isSymlink(path)) {
+        args.push('--symlink', readlinkSync(path), path);
+      } else if (ancestors.has(path)) {
+        args.push('--dir', path);
+        fill(path);
+      } else {
+        args.push('--ro-bind', path, path);
+      }
+    }
+  };
+  fill('/');
+
+  // Folders on the way to a mount that the host lacks, and that no fresh top-level folder holds.
+  for (const ancestor of [...ancestors].sort()) {
+    if (!exists(ancestor) || FRESH_TOP_LEVEL.has(`/${ancestor.split('/')[1]}`)) {
+      args.push('--dir', ancestor);
+    }
+  }
+  for (const mount of [...mounts].sort((a, b) => a.mountPath.length - b.mountPath.length)) {
+    args.push(
+      mount.readOnly ? '--ro-bind' : '--bind',
+      mount.hostPath,
+      posix.normalize(mount.mountPath),
+    );
+  }
+  args.push('--remount-ro', '/');
+  args.push('--hostname', hostname);
+  return args;
+}
+
+/**
+ * Starts a container's process under bwrap, as the leader of a new process group so that a
+ * kill reaches every process in it. The environment is passed as bwrap's own, so values never
+ * appear in a command line. stdout and stderr share one file, as the kubelet's log does.
+ */
+export function spawnContainer(
+  bwrapPath: string,
+  filesystem: string[],
+  workingDir: string,
+  argv: string[],
+  env: Record<string, string>,
+  logFd: number,
+): ChildProcess {
+  const args = [...filesystem, '--chdir', workingDir, ...ISOLATION_ARGUMENTS, '--', ...argv];
+  return spawn(bwrapPath, args, {
+    env,
+    stdio: ['ignore', logFd, logFd],
+    detached: true,
+    cwd: '/',
+  });
+}
+
+/** Sends a signal to a container's whole process group; a group that has exited is ignored. */
+export function signalContainer(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
+  try {
+    process.kill(-child.pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') {
+      throw error;
+    }
+  }
+}

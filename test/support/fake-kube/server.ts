@@ -1,0 +1,1185 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { JobController, generateName } from './job-controller';
+import { Kubelet } from './kubelet';
+import { applyJsonPatch, applyMergePatch, PATCH_TYPES } from './patch';
+import {
+  checkSecretUpdate,
+  checkTypeMeta,
+  fieldValues,
+  JOBS,
+  NAMESPACES,
+  PODS,
+  prepareJob,
+  prepareSecret,
+  SECRETS,
+  SELF_SUBJECT_ACCESS_REVIEWS,
+  type ResourceType,
+} from './resources';
+import { checkSchema } from './schema';
+import {
+  matchesSelector,
+  parseFieldSelector,
+  parseLabelSelector,
+  type Selector,
+} from './selectors';
+import { ScenarioRegistry } from './scenarios';
+import {
+  ApiError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  FieldError,
+  forbidden,
+  invalid,
+  methodNotAllowed,
+  notFound,
+  pathNotFound,
+  type StatusCause,
+  unauthorized,
+} from './status';
+import { kubeTime, metadataOf, ObjectStore, type Json, type StoredEvent } from './store';
+import { randomUUID } from 'node:crypto';
+
+/** One request as the fake API server saw it, for counting API calls. */
+export interface RecordedCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** The Kubernetes request verb: get, list, watch, create, update, patch, delete. */
+  verb: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  /** The HTTP status code of the response. */
+  code: number;
+}
+
+/** An object that a client sent and that breaks the Kubernetes OpenAPI schema. */
+export interface RecordedViolation {
+  method: string;
+  path: string;
+  kind: string;
+  name: string;
+  causes: StatusCause[];
+}
+
+/** A permission that the fake's authorizer denies; absent fields match anything. */
+export interface DeniedPermission {
+  verb?: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+}
+
+export interface ServerSettings {
+  namespaces: string[];
+  user: string;
+  bookmarkIntervalMilliseconds: number;
+  defaultWatchTimeoutSeconds: number;
+  historyLimit: number;
+  podBackoffMilliseconds: number;
+  retryMilliseconds: number;
+  maxGraceMilliseconds: number;
+  restartBackoffMilliseconds: number;
+  stateDir: string;
+  bwrapPath: string;
+}
+
+interface Route {
+  type: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const LOG_POLL_MILLISECONDS = 50;
+
+function routeOf(path: string): Route | undefined {
+  const parts = path.split('/').filter((part) => part !== '');
+  let rest: string[];
+  let group: string;
+  if (parts[0] === 'api' && parts[1] === 'v1') {
+    group = '';
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 3) {
+    group = `${parts[1]}/${parts[2]}`;
+    rest = parts.slice(3);
+  } else {
+    return undefined;
+  }
+  const types: Record<string, ResourceType> = {
+    '/pods': PODS,
+    '/secrets': SECRETS,
+    '/namespaces': NAMESPACES,
+    'batch/v1/jobs': JOBS,
+    'authorization.k8s.io/v1/selfsubjectaccessreviews': SELF_SUBJECT_ACCESS_REVIEWS,
+  };
+  const lookup = (resource: string): ResourceType | undefined => types[`${group}/${resource}`];
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const type = lookup(rest[2]);
+    if (type === undefined || type === NAMESPACES || rest.length > 5) {
+      return undefined;
+    }
+    return { type, namespace: rest[1], name: rest[3], subresource: rest[4] };
+  }
+  if (rest.length === 0 || rest.length > 2) {
+    return undefined;
+  }
+  const type = lookup(rest[0]);
+  return type === undefined ? undefined : { type, name: rest[1] };
+}
+
+function verbOf(method: string, route: Route | undefined, query: URLSearchParams): string {
+  const watch = query.get('watch');
+  switch (method) {
+    case 'GET':
+      if (watch === 'true' || watch === '1') {
+        return 'watch';
+      }
+      return route?.name === undefined ? 'list' : 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return route?.name === undefined ? 'deletecollection' : 'delete';
+    default:
+      return method.toLowerCase();
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) {
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string, type: ResourceType): Json {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new Error('not an object');
+    }
+    return value as Json;
+  } catch (error) {
+    throw badRequest(
+      `${type.kind} in version "${type.apiVersion.split('/').pop()}" cannot be handled as a ${type.kind}: ${(error as Error).message}`,
+    );
+  }
+}
+
+function withoutTypeMeta(object: Json): Json {
+  const copy = { ...object };
+  delete copy.kind;
+  delete copy.apiVersion;
+  return copy;
+}
+
+/** The HTTP side of the fake: routing, authentication, authorization, CRUD, watches and logs. */
+export class FakeApiServer {
+  readonly store: ObjectStore;
+  readonly scenarios = new ScenarioRegistry();
+  readonly kubelet: Kubelet;
+  readonly controller: JobController;
+  readonly calls: RecordedCall[] = [];
+  readonly violations: RecordedViolation[] = [];
+  readonly tokens = new Set<string>();
+  readonly denied: DeniedPermission[] = [];
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly watches = new Set<ServerResponse>();
+  private expireNextWatches = 0;
+
+  constructor(private readonly settings: ServerSettings) {
+    this.store = new ObjectStore(settings.historyLimit);
+    this.kubelet = new Kubelet(this.store, this.scenarios, {
+      bwrapPath: settings.bwrapPath,
+      stateDir: settings.stateDir,
+      nodeName: 'fake-node',
+      retryMilliseconds: settings.retryMilliseconds,
+      maxGraceMilliseconds: settings.maxGraceMilliseconds,
+      restartBackoffMilliseconds: settings.restartBackoffMilliseconds,
+    });
+    this.controller = new JobController(
+      this.store,
+      {
+        createPod: (namespace, pod) => this.createPod(namespace, pod),
+        deletePod: (namespace, name, graceSeconds) =>
+          void this.deletePod(namespace, name, graceSeconds),
+        deleteJob: (namespace, name, policy) => void this.deleteJob(namespace, name, policy),
+      },
+      { podBackoffMilliseconds: settings.podBackoffMilliseconds },
+    );
+    for (const namespace of settings.namespaces) {
+      this.store.create('namespaces', '', {
+        kind: 'Namespace',
+        apiVersion: 'v1',
+        metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace } },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      });
+    }
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => {
+        const apiError =
+          error instanceof ApiError
+            ? error
+            : new ApiError(500, 'InternalError', `fake-kube failed: ${String(error)}`);
+        if (!response.headersSent) {
+          this.send(response, apiError.code, apiError.toStatus());
+        } else {
+          response.destroy();
+        }
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => {
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.controller.stop();
+    for (const watch of this.watches) {
+      watch.destroy();
+    }
+    await this.kubelet.stopAll();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.sockets) {
+        socket.destroy();
+      }
+    });
+  }
+
+  /** Closes the socket of every open watch in the middle of its stream. */
+  dropWatches(): void {
+    for (const watch of this.watches) {
+      watch.socket?.destroy();
+      watch.destroy();
+    }
+    this.watches.clear();
+  }
+
+  /** Makes the next watches fail with 410 Expired, whatever resourceVersion they ask for. */
+  expireNextWatch(count = 1): void {
+    this.expireNextWatches += count;
+  }
+
+  createPod(namespace: string, pod: Json): Json {
+    const created = this.store.create('pods', namespace, pod);
+    this.kubelet.startPod(created);
+    return created;
+  }
+
+  /**
+   * Deletes a pod gracefully: a running pod gets deletionTimestamp, its processes get SIGTERM
+   * and, after the grace period, SIGKILL, and the pod is removed once they are gone.
+   */
+  async deletePod(
+    namespace: string,
+    name: string,
+    graceSeconds?: number,
+  ): Promise<Json | undefined> {
+    const pod = this.store.get('pods', namespace, name);
+    if (pod === undefined) {
+      return undefined;
+    }
+    const meta = metadataOf(pod);
+    if (meta.deletionTimestamp !== undefined) {
+      return pod;
+    }
+    const phase = (pod.status as Json | undefined)?.phase;
+    const grace = graceSeconds ?? Number((pod.spec as Json).terminationGracePeriodSeconds ?? 30);
+    const uid = String(meta.uid);
+    if (phase === 'Succeeded' || phase === 'Failed' || (pod.spec as Json).nodeName === undefined) {
+      await this.kubelet.stopPod(uid, 0);
+      const removed = this.store.remove('pods', namespace, name);
+      this.kubelet.forgetPod(uid);
+      return removed;
+    }
+    meta.deletionTimestamp = kubeTime(new Date(Date.now() + grace * 1000));
+    meta.deletionGracePeriodSeconds = grace;
+    const marked = this.store.update('pods', pod);
+    void this.kubelet.stopPod(uid, grace).then(() => {
+      const current = this.store.get('pods', namespace, name);
+      if (current !== undefined && metadataOf(current).uid === uid) {
+        this.store.remove('pods', namespace, name);
+      }
+      this.kubelet.forgetPod(uid);
+    });
+    return marked;
+  }
+
+  /** Removes a pod at once, as a node failure or an eviction outside the Job controller would. */
+  async vanishPod(
+    namespace: string,
+    name: string,
+    controllerPauseMilliseconds: number,
+  ): Promise<void> {
+    const pod = this.store.get('pods', namespace, name);
+    if (pod === undefined) {
+      throw new Error(`pod ${namespace}/${name} not found`);
+    }
+    const jobName = ((metadataOf(pod).labels ?? {}) as Json)['batch.kubernetes.io/job-name'];
+    if (typeof jobName === 'string') {
+      this.controller.pause(namespace, jobName, controllerPauseMilliseconds);
+    }
+    const uid = String(metadataOf(pod).uid);
+    const stopping = this.kubelet.stopPod(uid, 0);
+    this.store.remove('pods', namespace, name);
+    await stopping;
+    this.kubelet.forgetPod(uid);
+  }
+
+  /**
+   * Deletes a Job with the given propagation, as the API server and the garbage collector do.
+   * Returns the Job when deletion waits for finalizers, or undefined when it was removed at once.
+   */
+  deleteJob(namespace: string, name: string, propagationPolicy: string): Json | undefined {
+    const job = this.store.get('jobs', namespace, name);
+    if (job === undefined) {
+      return undefined;
+    }
+    const meta = metadataOf(job);
+    const uid = String(meta.uid);
+    const ownedPods = (): Json[] =>
+      this.store
+        .list('pods', namespace)
+        .filter((pod) =>
+          ((metadataOf(pod).ownerReferences ?? []) as Json[]).some(
+            (reference) => reference.uid === uid,
+          ),
+        );
+
+    if (propagationPolicy === 'Background') {
+      this.store.remove('jobs', namespace, name);
+      setImmediate(() => {
+        for (const pod of ownedPods()) {
+          void this.deletePod(namespace, String(metadataOf(pod).name));
+        }
+      });
+      return undefined;
+    }
+
+    meta.deletionTimestamp = kubeTime();
+    meta.deletionGracePeriodSeconds = 0;
+    meta.finalizers = [
+      ...((meta.finalizers as string[] | undefined) ?? []),
+      propagationPolicy === 'Orphan' ? 'orphan' : 'foregroundDeletion',
+    ];
+    const marked = this.store.update('jobs', job);
+    setImmediate(() => {
+      void (async () => {
+        if (propagationPolicy === 'Orphan') {
+          for (const pod of ownedPods()) {
+            const podMeta = metadataOf(pod);
+            podMeta.ownerReferences = ((podMeta.ownerReferences ?? []) as Json[]).filter(
+              (reference) => reference.uid !== uid,
+            );
+            if ((podMeta.ownerReferences as Json[]).length === 0) {
+              delete podMeta.ownerReferences;
+            }
+            this.store.update('pods', pod);
+          }
+        } else {
+          await Promise.all(
+            ownedPods().map(async (pod) => {
+              const podName = String(metadataOf(pod).name);
+              await this.deletePod(namespace, podName);
+              while (this.store.get('pods', namespace, podName) !== undefined) {
+                await new Promise((resolve) => setTimeout(resolve, 20));
+              }
+            }),
+          );
+        }
+        const current = this.store.get('jobs', namespace, name);
+        if (current !== undefined && metadataOf(current).uid === uid) {
+          metadataOf(current).finalizers = (
+            (metadataOf(current).finalizers ?? []) as string[]
+          ).filter((finalizer) => finalizer !== 'orphan' && finalizer !== 'foregroundDeletion');
+          if ((metadataOf(current).finalizers as string[]).length === 0) {
+            delete metadataOf(current).finalizers;
+          }
+          this.store.update('jobs', current);
+          this.store.remove('jobs', namespace, name);
+        }
+      })();
+    });
+    return marked;
+  }
+
+  private send(response: ServerResponse, code: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    response.writeHead(code, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+    });
+    response.end(text);
+  }
+
+  private recordViolation(
+    request: IncomingMessage,
+    path: string,
+    kind: string,
+    name: string,
+    causes: StatusCause[],
+  ): void {
+    this.violations.push({ method: String(request.method), path, kind, name, causes });
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(String(request.url), 'http://127.0.0.1');
+    const route = routeOf(url.pathname);
+    const verb = verbOf(String(request.method), route, url.searchParams);
+    const call: RecordedCall = {
+      method: String(request.method),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams.entries()),
+      verb,
+      resource: route?.type.resource,
+      subresource: route?.subresource,
+      namespace: route?.namespace,
+      name: route?.name,
+      code: 0,
+    };
+    this.calls.push(call);
+    const originalWriteHead = response.writeHead.bind(response);
+    response.writeHead = ((code: number, ...rest: unknown[]) => {
+      call.code = code;
+      return (originalWriteHead as (...args: unknown[]) => ServerResponse)(code, ...rest);
+    }) as typeof response.writeHead;
+
+    const authorization = request.headers.authorization ?? '';
+    const token = authorization.startsWith('Bearer ')
+      ? authorization.slice('Bearer '.length)
+      : undefined;
+    if (token === undefined || !this.tokens.has(token)) {
+      throw unauthorized();
+    }
+
+    if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) {
+      response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      response.end('ok');
+      return;
+    }
+    if (url.pathname === '/version') {
+      this.send(response, 200, {
+        major: '1',
+        minor: '31',
+        gitVersion: 'v1.31.0-fake',
+        platform: 'linux/amd64',
+      });
+      return;
+    }
+    if (route === undefined) {
+      throw pathNotFound();
+    }
+    this.authorize(route, verb);
+    await this.dispatch(request, response, url, route, verb);
+  }
+
+  private isDenied(attributes: {
+    verb: string;
+    resource: string;
+    subresource?: string;
+    namespace?: string;
+  }): boolean {
+    return this.denied.some(
+      (rule) =>
+        (rule.verb === undefined || rule.verb === attributes.verb) &&
+        (rule.resource === undefined || rule.resource === attributes.resource) &&
+        (rule.subresource === undefined || rule.subresource === (attributes.subresource ?? '')) &&
+        (rule.namespace === undefined || rule.namespace === attributes.namespace),
+    );
+  }
+
+  private authorize(route: Route, verb: string): void {
+    if (route.type === SELF_SUBJECT_ACCESS_REVIEWS) {
+      return;
+    }
+    const attributes = {
+      verb,
+      resource: route.type.resource,
+      subresource: route.subresource,
+      namespace: route.namespace,
+    };
+    if (this.isDenied(attributes)) {
+      throw forbidden(
+        route.type,
+        this.settings.user,
+        verb,
+        route.namespace,
+        route.name,
+        route.subresource,
+      );
+    }
+  }
+
+  private async dispatch(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    route: Route,
+    verb: string,
+  ): Promise<void> {
+    const type = route.type;
+    if (type === SELF_SUBJECT_ACCESS_REVIEWS) {
+      if (verb !== 'create' || route.name !== undefined) {
+        throw methodNotAllowed();
+      }
+      await this.createAccessReview(request, response, url);
+      return;
+    }
+    if (type === NAMESPACES) {
+      if (verb === 'get') {
+        const namespace = this.store.get('namespaces', '', String(route.name));
+        if (namespace === undefined) {
+          throw notFound(NAMESPACES, String(route.name));
+        }
+        this.send(response, 200, namespace);
+        return;
+      }
+      if (verb === 'list') {
+        this.list(response, url, NAMESPACES, '');
+        return;
+      }
+      throw methodNotAllowed();
+    }
+    if (route.subresource !== undefined) {
+      if (type === PODS && route.subresource === 'log' && verb === 'get') {
+        await this.streamLog(request, response, url, String(route.namespace), String(route.name));
+        return;
+      }
+      if (type === JOBS && route.subresource === 'status' && verb === 'get') {
+        this.send(response, 200, this.getOrFail(type, String(route.namespace), String(route.name)));
+        return;
+      }
+      throw pathNotFound();
+    }
+
+    switch (verb) {
+      case 'get':
+        this.send(response, 200, this.getOrFail(type, String(route.namespace), String(route.name)));
+        return;
+      case 'list':
+        this.list(response, url, type, route.namespace);
+        return;
+      case 'watch':
+        this.watch(request, response, url, type, route.namespace);
+        return;
+      case 'create':
+        if (type === PODS || route.namespace === undefined || route.name !== undefined) {
+          throw methodNotAllowed();
+        }
+        await this.create(request, response, url, type, route.namespace);
+        return;
+      case 'update':
+      case 'patch':
+        if (type !== SECRETS || route.name === undefined) {
+          throw methodNotAllowed();
+        }
+        await this.updateSecret(request, response, url, String(route.namespace), route.name, verb);
+        return;
+      case 'delete':
+        await this.delete(
+          request,
+          response,
+          url,
+          type,
+          String(route.namespace),
+          String(route.name),
+        );
+        return;
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  private getOrFail(type: ResourceType, namespace: string, name: string): Json {
+    const object = this.store.get(type.resource, namespace, name);
+    if (object === undefined) {
+      throw notFound(type, name);
+    }
+    return object;
+  }
+
+  private selectorsOf(url: URL, type: ResourceType): { labels: Selector; fields: Selector } {
+    return {
+      labels: parseLabelSelector(url.searchParams.get('labelSelector')),
+      fields: parseFieldSelector(url.searchParams.get('fieldSelector'), type.fieldLabels),
+    };
+  }
+
+  private matches(object: Json, selectors: { labels: Selector; fields: Selector }): boolean {
+    const labels = (metadataOf(object).labels ?? {}) as Record<string, string>;
+    return (
+      matchesSelector(selectors.labels, labels) &&
+      matchesSelector(selectors.fields, fieldValues(object))
+    );
+  }
+
+  private list(
+    response: ServerResponse,
+    url: URL,
+    type: ResourceType,
+    namespace: string | undefined,
+  ): void {
+    const selectors = this.selectorsOf(url, type);
+    let items = this.store
+      .list(type.resource, type === NAMESPACES ? undefined : namespace)
+      .filter((object) => this.matches(object, selectors));
+    const metadata: Json = { resourceVersion: String(this.store.currentRevision) };
+
+    const continueToken = url.searchParams.get('continue');
+    if (continueToken !== null && continueToken !== '') {
+      let after: string;
+      try {
+        after = String(
+          (JSON.parse(Buffer.from(continueToken, 'base64url').toString('utf8')) as Json).start,
+        );
+      } catch {
+        throw badRequest('continue key is not valid: illegal base64 data at input byte 0');
+      }
+      items = items.filter(
+        (object) =>
+          `${String(metadataOf(object).namespace)}/${String(metadataOf(object).name)}` > after,
+      );
+    }
+    const limit = Number(url.searchParams.get('limit') ?? 0);
+    if (limit > 0 && items.length > limit) {
+      const last = items[limit - 1];
+      metadata.continue = Buffer.from(
+        JSON.stringify({
+          v: 'meta.k8s.io/v1',
+          rv: this.store.currentRevision,
+          start: `${String(metadataOf(last).namespace)}/${String(metadataOf(last).name)}`,
+        }),
+      ).toString('base64url');
+      metadata.remainingItemCount = items.length - limit;
+      items = items.slice(0, limit);
+    }
+    this.send(response, 200, {
+      kind: type.listKind,
+      apiVersion: type.apiVersion,
+      metadata,
+      items: items.map(withoutTypeMeta),
+    });
+  }
+
+  private watch(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    type: ResourceType,
+    namespace: string | undefined,
+  ): void {
+    const selectors = this.selectorsOf(url, type);
+    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true';
+    const requested = url.searchParams.get('resourceVersion') ?? '';
+    const timeoutSeconds = Number(
+      url.searchParams.get('timeoutSeconds') ?? this.settings.defaultWatchTimeoutSeconds,
+    );
+
+    response.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    response.flushHeaders();
+    const write = (event: Json): void => {
+      response.write(`${JSON.stringify(event)}\n`);
+    };
+
+    if (
+      this.expireNextWatches > 0 ||
+      (requested !== '' &&
+        requested !== '0' &&
+        Number(requested) < this.store.oldestWatchableRevision)
+    ) {
+      if (this.expireNextWatches > 0) {
+        this.expireNextWatches--;
+      }
+      write({
+        type: 'ERROR',
+        object: expired(
+          requested === '' ? String(this.store.currentRevision) : requested,
+          this.store.oldestWatchableRevision,
+        ).toStatus(),
+      });
+      response.end();
+      return;
+    }
+
+    const relevant = (event: StoredEvent): boolean =>
+      event.resource === type.resource &&
+      (namespace === undefined || event.namespace === namespace);
+    const deliver = (event: StoredEvent): void => {
+      if (!relevant(event)) {
+        return;
+      }
+      const now = this.matches(event.object, selectors);
+      const before = event.previous !== undefined && this.matches(event.previous, selectors);
+      if (event.type === 'MODIFIED') {
+        if (now && before) {
+          write({ type: 'MODIFIED', object: event.object });
+        } else if (now) {
+          write({ type: 'ADDED', object: event.object });
+        } else if (before) {
+          write({ type: 'DELETED', object: event.object });
+        }
+      } else if (now || (event.type === 'DELETED' && before)) {
+        write({ type: event.type, object: event.object });
+      }
+    };
+
+    if (requested === '' || requested === '0') {
+      for (const object of this.store.list(type.resource, namespace)) {
+        if (this.matches(object, selectors)) {
+          write({ type: 'ADDED', object });
+        }
+      }
+    } else {
+      for (const event of this.store.eventsAfter(Number(requested))) {
+        deliver(event);
+      }
+    }
+    const unsubscribe = this.store.subscribe(deliver);
+    this.watches.add(response);
+
+    const bookmarkTimer = bookmarks
+      ? setInterval(() => {
+          write({
+            type: 'BOOKMARK',
+            object: {
+              kind: type.kind,
+              apiVersion: type.apiVersion,
+              metadata: { resourceVersion: String(this.store.currentRevision) },
+            },
+          });
+        }, this.settings.bookmarkIntervalMilliseconds)
+      : undefined;
+    const timeout = setTimeout(() => response.end(), timeoutSeconds * 1000);
+    const finish = (): void => {
+      unsubscribe();
+      clearInterval(bookmarkTimer);
+      clearTimeout(timeout);
+      this.watches.delete(response);
+    };
+    response.on('close', finish);
+    request.on('close', finish);
+  }
+
+  private async create(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    type: ResourceType,
+    namespace: string,
+  ): Promise<void> {
+    const body = parseJson(await readBody(request), type);
+    checkTypeMeta(body, type);
+    if (this.store.get('namespaces', '', namespace) === undefined) {
+      throw notFound(NAMESPACES, namespace);
+    }
+    body.kind = type.kind;
+    body.apiVersion = type.apiVersion;
+    body.metadata ??= {};
+    const meta = body.metadata as Json;
+    if (
+      meta !== null &&
+      typeof meta === 'object' &&
+      meta.namespace !== undefined &&
+      meta.namespace !== namespace
+    ) {
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    }
+    if (typeof meta.name !== 'string' || meta.name === '') {
+      if (typeof meta.generateName === 'string' && meta.generateName !== '') {
+        meta.name = generateName(meta.generateName);
+      }
+    }
+    for (const field of [
+      'uid',
+      'resourceVersion',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'generation',
+    ]) {
+      if (meta[field] !== undefined && field === 'resourceVersion') {
+        throw badRequest('resourceVersion should not be set on objects to be created');
+      }
+    }
+    const name = String(meta.name ?? '');
+    const uid = randomUUID();
+    const prepared = type === JOBS ? prepareJob(body, uid) : prepareSecret(body);
+    if (prepared.schema.length > 0) {
+      this.recordViolation(request, url.pathname, type.kind, name, prepared.schema);
+      throw invalid(type, name, prepared.schema);
+    }
+    if (prepared.causes.length > 0) {
+      throw invalid(type, name, prepared.causes);
+    }
+    if (this.store.get(type.resource, namespace, name) !== undefined) {
+      throw alreadyExists(type, name);
+    }
+    if (url.searchParams.get('dryRun') === 'All') {
+      this.send(response, 201, body);
+      return;
+    }
+    if (type === JOBS) {
+      meta.generation = 1;
+      body.status = {};
+    }
+    // The generated selector of a Job names the uid, so the store must assign that same one.
+    this.send(response, 201, this.store.create(type.resource, namespace, body, uid));
+  }
+
+  private async updateSecret(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    namespace: string,
+    name: string,
+    verb: string,
+  ): Promise<void> {
+    const text = await readBody(request);
+    const current = this.getOrFail(SECRETS, namespace, name);
+    let next: Json;
+    if (verb === 'update') {
+      next = parseJson(text, SECRETS);
+      checkTypeMeta(next, SECRETS);
+      const meta = (next.metadata ?? {}) as Json;
+      if (meta.name !== undefined && meta.name !== name) {
+        throw badRequest(
+          `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+        );
+      }
+      if (meta.namespace !== undefined && meta.namespace !== namespace) {
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      if (
+        meta.resourceVersion !== undefined &&
+        meta.resourceVersion !== metadataOf(current).resourceVersion
+      ) {
+        throw conflict(SECRETS, name);
+      }
+    } else {
+      const contentType = String(request.headers['content-type'] ?? '')
+        .split(';')[0]
+        .trim();
+      if (!PATCH_TYPES.includes(contentType)) {
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}, application/apply-patch+yaml`,
+        );
+      }
+      let patch: unknown;
+      try {
+        patch = JSON.parse(text);
+      } catch (error) {
+        throw badRequest(`error decoding patch: ${(error as Error).message}`);
+      }
+      next = (
+        contentType === 'application/json-patch+json'
+          ? applyJsonPatch(current, patch)
+          : applyMergePatch(current, patch)
+      ) as Json;
+    }
+
+    next.kind = 'Secret';
+    next.apiVersion = 'v1';
+    const meta = (next.metadata ?? {}) as Json;
+    next.metadata = meta;
+    const currentMeta = metadataOf(current);
+    meta.name = name;
+    meta.namespace = namespace;
+    meta.uid = currentMeta.uid;
+    meta.creationTimestamp = currentMeta.creationTimestamp;
+    meta.resourceVersion = currentMeta.resourceVersion;
+    const prepared = prepareSecret(next);
+    if (prepared.schema.length > 0) {
+      this.recordViolation(request, url.pathname, 'Secret', name, prepared.schema);
+      throw invalid(SECRETS, name, prepared.schema);
+    }
+    const causes = [...prepared.causes, ...checkSecretUpdate(current, next)];
+    if (causes.length > 0) {
+      throw invalid(SECRETS, name, causes);
+    }
+    if (url.searchParams.get('dryRun') === 'All') {
+      this.send(response, 200, next);
+      return;
+    }
+    if (JSON.stringify(next) === JSON.stringify(current)) {
+      this.send(response, 200, current);
+      return;
+    }
+    this.send(response, 200, this.store.update('secrets', next));
+  }
+
+  private async delete(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    type: ResourceType,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    const text = await readBody(request);
+    const options: Json =
+      text.trim() === ''
+        ? {}
+        : parseJson(text, { ...type, kind: 'DeleteOptions', apiVersion: 'v1' });
+    const policy = String(
+      url.searchParams.get('propagationPolicy') ??
+        options.propagationPolicy ??
+        (type === JOBS ? 'Orphan' : 'Background'),
+    );
+    if (!['Foreground', 'Background', 'Orphan'].includes(policy)) {
+      throw invalid(
+        { group: 'meta.k8s.io', resource: 'deleteoptions', kind: 'DeleteOptions' },
+        '',
+        [
+          FieldError.notSupported('propagationPolicy', policy, [
+            'Foreground',
+            'Background',
+            'Orphan',
+          ]),
+        ],
+      );
+    }
+    const graceText = url.searchParams.get('gracePeriodSeconds') ?? options.gracePeriodSeconds;
+    const grace = graceText === undefined || graceText === null ? undefined : Number(graceText);
+    const current = this.getOrFail(type, namespace, name);
+    const preconditions = (options.preconditions ?? {}) as Json;
+    if (preconditions.uid !== undefined && preconditions.uid !== metadataOf(current).uid) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${String(preconditions.uid)}, UID in object meta: ${String(metadataOf(current).uid)}`,
+        { name, ...(type.group === '' ? {} : { group: type.group }), kind: type.resource },
+      );
+    }
+    const success = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: {
+        name,
+        ...(type.group === '' ? {} : { group: type.group }),
+        kind: type.resource,
+        uid: metadataOf(current).uid,
+      },
+    };
+
+    if (type === PODS) {
+      this.send(response, 200, await this.deletePod(namespace, name, grace));
+      return;
+    }
+    if (type === JOBS) {
+      const pending = this.deleteJob(namespace, name, policy);
+      this.send(response, 200, pending ?? success);
+      return;
+    }
+    this.store.remove(type.resource, namespace, name);
+    this.send(response, 200, success);
+  }
+
+  private async createAccessReview(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+  ): Promise<void> {
+    const body = parseJson(await readBody(request), SELF_SUBJECT_ACCESS_REVIEWS);
+    checkTypeMeta(body, SELF_SUBJECT_ACCESS_REVIEWS);
+    const schema = checkSchema('SelfSubjectAccessReview', {
+      ...body,
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+    });
+    if (schema.length > 0) {
+      this.recordViolation(request, url.pathname, 'SelfSubjectAccessReview', '', schema);
+      throw invalid(SELF_SUBJECT_ACCESS_REVIEWS, '', schema);
+    }
+    const spec = (body.spec ?? {}) as Json;
+    const attributes = spec.resourceAttributes as Json | undefined;
+    if (attributes === undefined && spec.nonResourceAttributes === undefined) {
+      throw invalid(SELF_SUBJECT_ACCESS_REVIEWS, '', [
+        FieldError.invalid(
+          'spec.resourceAttributes',
+          '',
+          'exactly one of nonResourceAttributes or resourceAttributes must be specified',
+        ),
+      ]);
+    }
+    let allowed = true;
+    if (attributes !== undefined) {
+      allowed = !this.isDenied({
+        verb: String(attributes.verb ?? ''),
+        resource: String(attributes.resource ?? ''),
+        subresource:
+          attributes.subresource === undefined ? undefined : String(attributes.subresource),
+        namespace: attributes.namespace === undefined ? undefined : String(attributes.namespace),
+      });
+    }
+    this.send(response, 201, {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec,
+      status: allowed
+        ? {
+            allowed: true,
+            reason: `RBAC: allowed by RoleBinding "kriten/${this.settings.namespaces[0]}" of Role "kriten" to ServiceAccount "kriten/${this.settings.namespaces[0]}"`,
+          }
+        : { allowed: false },
+    });
+  }
+
+  private containerStateError(pod: Json, container: string): ApiError | undefined {
+    const status = (pod.status ?? {}) as Json;
+    const entries = [
+      ...((status.initContainerStatuses ?? []) as Json[]),
+      ...((status.containerStatuses ?? []) as Json[]),
+    ];
+    const entry = entries.find((candidate) => candidate.name === container);
+    const podName = String(metadataOf(pod).name);
+    const waiting =
+      entry === undefined
+        ? { reason: 'ContainerCreating' }
+        : ((entry.state as Json).waiting as Json | undefined);
+    if (waiting === undefined) {
+      return undefined;
+    }
+    const reason = String(waiting.reason ?? '');
+    const detail =
+      reason === 'ErrImagePull'
+        ? "image can't be pulled"
+        : reason === 'ImagePullBackOff'
+          ? 'trying and failing to pull image'
+          : reason;
+    return badRequest(
+      `container "${container}" in pod "${podName}" is waiting to start: ${detail}`,
+    );
+  }
+
+  private async streamLog(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    const pod = this.getOrFail(PODS, namespace, name);
+    const spec = pod.spec as Json;
+    const containers = ((spec.containers ?? []) as Json[]).map((container) =>
+      String(container.name),
+    );
+    const initContainers = ((spec.initContainers ?? []) as Json[]).map((container) =>
+      String(container.name),
+    );
+    let container = url.searchParams.get('container') ?? '';
+    if (container === '') {
+      if (containers.length !== 1) {
+        const initPart =
+          initContainers.length > 0
+            ? ` or one of the init containers: [${initContainers.join(' ')}]`
+            : '';
+        throw badRequest(
+          `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${initPart}`,
+        );
+      }
+      container = containers[0];
+    }
+    if (!containers.includes(container) && !initContainers.includes(container)) {
+      throw badRequest(`container ${container} is not valid for pod ${name}`);
+    }
+    const stateError = this.containerStateError(pod, container);
+    if (stateError !== undefined) {
+      throw stateError;
+    }
+    const uid = String(metadataOf(pod).uid);
+    const run = this.kubelet.containerLog(uid, container);
+    response.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    response.flushHeaders();
+    if (run === undefined) {
+      response.end();
+      return;
+    }
+
+    const readFrom = (offset: number): Buffer => {
+      let fd: number;
+      try {
+        fd = openSync(run.logPath, 'r');
+      } catch {
+        return Buffer.alloc(0);
+      }
+      try {
+        const size = statSync(run.logPath).size;
+        const buffer = Buffer.alloc(Math.max(0, size - offset));
+        readSync(fd, buffer, 0, buffer.length, offset);
+        return buffer;
+      } finally {
+        closeSync(fd);
+      }
+    };
+
+    let content = readFrom(0);
+    let offset = content.length;
+    const tailLines = url.searchParams.get('tailLines');
+    if (tailLines !== null) {
+      const lines = content.toString('utf8').split(/(?<=\n)/);
+      content = Buffer.from(
+        lines.slice(Math.max(0, lines.length - Number(tailLines))).join(''),
+        'utf8',
+      );
+    }
+    const limitBytes = url.searchParams.get('limitBytes');
+    if (limitBytes !== null) {
+      content = content.subarray(0, Number(limitBytes));
+    }
+    response.write(content);
+    const follow = url.searchParams.get('follow') === 'true';
+    if (!follow || limitBytes !== null) {
+      response.end();
+      return;
+    }
+    let closed = false;
+    request.on('close', () => {
+      closed = true;
+    });
+    while (!closed) {
+      const finished = run.terminated;
+      const more = readFrom(offset);
+      if (more.length > 0) {
+        offset += more.length;
+        response.write(more);
+      }
+      if (finished || this.kubelet.containerLog(uid, container) !== run) {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MILLISECONDS));
+    }
+    response.end();
+  }
+}
