@@ -487,6 +487,11 @@ describe('kubernetes executor', () => {
     expect(output).toContain(`the Kubernetes API at http://127.0.0.1:${port} cannot be reached`);
   });
 
+  it('is ready while its watches work', async () => {
+    const response = await fetch(`${server.baseUrl}/readyz`);
+    expect(response.status).toBe(200);
+  });
+
   it('sent only objects that match the Kubernetes schema', () => {
     expect(fake.violations).toEqual([]);
   });

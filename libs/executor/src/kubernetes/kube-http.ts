@@ -57,11 +57,13 @@ export class KubeHttp {
     query: Query,
     signal: AbortSignal,
     onChunk: (chunk: Buffer) => void,
+    onOpen?: () => void,
   ): Promise<void> {
     const response = await this.send('GET', path, query, undefined, signal);
     if (response.statusCode === undefined || response.statusCode >= 300) {
       throw toApiError('GET', path, response.statusCode ?? 0, await readAll(response));
     }
+    onOpen?.();
 
     await new Promise<void>((resolve, reject) => {
       const stop = () => {
@@ -99,21 +101,28 @@ export class KubeHttp {
     query: Query,
     signal: AbortSignal,
     onEvent: (event: WatchEvent<T>) => void,
+    onOpen?: () => void,
   ): Promise<void> {
     let pending = '';
     const decoder = new TextDecoder('utf-8');
-    await this.stream(path, { ...query, watch: true }, signal, (chunk) => {
-      pending += decoder.decode(chunk, { stream: true });
-      let newline = pending.indexOf('\n');
-      while (newline >= 0) {
-        const line = pending.slice(0, newline).trim();
-        pending = pending.slice(newline + 1);
-        if (line.length > 0 && !signal.aborted) {
-          onEvent(JSON.parse(line) as WatchEvent<T>);
+    await this.stream(
+      path,
+      { ...query, watch: true },
+      signal,
+      (chunk) => {
+        pending += decoder.decode(chunk, { stream: true });
+        let newline = pending.indexOf('\n');
+        while (newline >= 0) {
+          const line = pending.slice(0, newline).trim();
+          pending = pending.slice(newline + 1);
+          if (line.length > 0 && !signal.aborted) {
+            onEvent(JSON.parse(line) as WatchEvent<T>);
+          }
+          newline = pending.indexOf('\n');
         }
-        newline = pending.indexOf('\n');
-      }
-    });
+      },
+      onOpen,
+    );
   }
 
   private async send(

@@ -58,8 +58,9 @@ export class KubernetesApi {
     resourceVersion: string,
     onEvent: (event: WatchEvent<Job>) => void,
     signal: AbortSignal,
+    onOpen?: () => void,
   ): Promise<void> {
-    return this.http.watch(this.jobsPath, watchQuery(resourceVersion), signal, onEvent);
+    return this.http.watch(this.jobsPath, watchQuery(resourceVersion), signal, onEvent, onOpen);
   }
 
   listPods(): Promise<ObjectList<Pod>> {
@@ -72,8 +73,9 @@ export class KubernetesApi {
     resourceVersion: string,
     onEvent: (event: WatchEvent<Pod>) => void,
     signal: AbortSignal,
+    onOpen?: () => void,
   ): Promise<void> {
-    return this.http.watch(this.podsPath, watchQuery(resourceVersion), signal, onEvent);
+    return this.http.watch(this.podsPath, watchQuery(resourceVersion), signal, onEvent, onOpen);
   }
 
   /** Streams a container's log as bytes; with follow, until the container ends. */

@@ -35,6 +35,9 @@ const REQUIRED_PERMISSIONS: Permission[] = [
 /** Time a deleted Job or pod is given before its job counts as lost; a cancel or the Job's own end comes first. */
 const DEFAULT_LOST_GRACE_MS = 3000;
 
+/** How long a watch may keep failing before the readiness check fails. */
+const WATCH_FAILURE_GRACE_MS = 30_000;
+
 /** How long a cancelled job's id is remembered, so that its Job's deletion is not taken for a loss. */
 const CANCEL_MEMORY_MS = 60_000;
 
@@ -101,7 +104,8 @@ export class KubernetesExecutor implements JobExecutor {
       'Kubernetes Job',
       {
         list: () => this.api.listJobs(),
-        watch: (version, onEvent, signal) => this.api.watchJobs(version, onEvent, signal),
+        watch: (version, onEvent, signal, onOpen) =>
+          this.api.watchJobs(version, onEvent, signal, onOpen),
       },
       {
         onList: (items) => this.replaceJobs(items),
@@ -113,7 +117,8 @@ export class KubernetesExecutor implements JobExecutor {
       'pod',
       {
         list: () => this.api.listPods(),
-        watch: (version, onEvent, signal) => this.api.watchPods(version, onEvent, signal),
+        watch: (version, onEvent, signal, onOpen) =>
+          this.api.watchPods(version, onEvent, signal, onOpen),
       },
       {
         onList: (items) => this.replacePods(items),
@@ -130,6 +135,22 @@ export class KubernetesExecutor implements JobExecutor {
     this.logger.log(
       `kubernetes executor ready: namespace '${this.api.namespace}' at ${this.api.http.server}, configured from ${this.options.connectionSource}`,
     );
+  }
+
+  /**
+   * Checks, without calling the API, that the watches work: a watch that has kept failing for
+   * longer than the grace period means job ends go unnoticed. Brief failures are normal, as
+   * when the API server restarts.
+   */
+  async checkHealth(): Promise<void> {
+    for (const watcher of this.watchers) {
+      const failure = watcher.currentFailure();
+      if (failure !== undefined && failure.sinceMs > WATCH_FAILURE_GRACE_MS) {
+        throw new Error(
+          `the ${watcher.name} watch has been failing for ${Math.round(failure.sinceMs / 1000)} s: ${failure.message}`,
+        );
+      }
+    }
   }
 
   async launch(job: JobLaunch, events: JobEventSink): Promise<void> {

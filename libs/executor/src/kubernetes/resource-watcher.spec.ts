@@ -32,8 +32,10 @@ class ScriptedSource implements WatchSource<Item> {
     resourceVersion: string,
     onEvent: (event: WatchEvent<Item>) => void,
     signal: AbortSignal,
+    onOpen: () => void,
   ): Promise<void> {
     this.calls.push(`watch@${resourceVersion}`);
+    onOpen();
     const step = this.watches.shift();
     if (step === undefined) {
       // Nothing more scripted: hold the stream open until the watcher stops.
@@ -160,5 +162,35 @@ describe('ResourceWatcher', () => {
     const source = new ScriptedSource([], []);
     const watcher = new ResourceWatcher('test', source, new Recorder().handlers);
     await expect(watcher.start()).rejects.toThrow('no more lists scripted');
+  });
+});
+
+describe('ResourceWatcher.currentFailure', () => {
+  it('reports failing calls until a watch works again', async () => {
+    let failures = 3;
+    let opened = false;
+    const source: WatchSource<Item> = {
+      list: async () => list('1'),
+      watch: async (_version, _onEvent, signal, onOpen) => {
+        if (failures > 0) {
+          failures--;
+          throw new Error('connection refused');
+        }
+        opened = true;
+        onOpen();
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      },
+    };
+    const watcher = new ResourceWatcher('test', source, new Recorder().handlers, {
+      initialBackoffMs: 20,
+      maxBackoffMs: 20,
+    });
+    expect(watcher.currentFailure()).toBeUndefined();
+    await watcher.start();
+    await until(() => watcher.currentFailure() !== undefined);
+    expect(watcher.currentFailure()!.message).toBe('connection refused');
+    await until(() => opened);
+    expect(watcher.currentFailure()).toBeUndefined();
+    await watcher.stop();
   });
 });

@@ -3,11 +3,15 @@ import type { ObjectList, ObjectMeta, Status, WatchEvent } from './kubernetes-ty
 /** The list and watch calls of one resource type, as the watcher uses them. */
 export interface WatchSource<T> {
   list(): Promise<ObjectList<T>>;
-  /** Streams events from a resource version; resolves when the server ends the stream. */
+  /**
+   * Streams events from a resource version; resolves when the server ends the stream. Calls
+   * onOpen once the server accepted the watch.
+   */
   watch(
     resourceVersion: string,
     onEvent: (event: WatchEvent<T>) => void,
     signal: AbortSignal,
+    onOpen: () => void,
   ): Promise<void>;
 }
 
@@ -40,9 +44,11 @@ export class ResourceWatcher<T extends { metadata: ObjectMeta }> {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly timing: WatchTiming;
+  /** When the current run of failed calls began, and the last failure; unset while calls succeed. */
+  private failure: { since: number; message: string } | undefined;
 
   constructor(
-    private readonly name: string,
+    readonly name: string,
     private readonly source: WatchSource<T>,
     private readonly handlers: WatchHandlers<T>,
     timing: Partial<WatchTiming> = {},
@@ -54,6 +60,14 @@ export class ResourceWatcher<T extends { metadata: ObjectMeta }> {
   async start(): Promise<void> {
     await this.relist();
     this.loop = this.watchForever();
+  }
+
+  /** Returns how long and why the watch has been failing, or undefined while it works. */
+  currentFailure(): { sinceMs: number; message: string } | undefined {
+    if (this.failure === undefined) {
+      return undefined;
+    }
+    return { sinceMs: Date.now() - this.failure.since, message: this.failure.message };
   }
 
   async stop(): Promise<void> {
@@ -77,6 +91,7 @@ export class ResourceWatcher<T extends { metadata: ObjectMeta }> {
           needsList = false;
         }
         const receivedEvents = await this.watchOnce();
+        this.failure = undefined;
         if (receivedEvents) {
           backoff = this.timing.initialBackoffMs;
         }
@@ -92,6 +107,8 @@ export class ResourceWatcher<T extends { metadata: ObjectMeta }> {
           needsList = true;
           continue;
         }
+        this.failure ??= { since: Date.now(), message: describe(error) };
+        this.failure.message = describe(error);
         this.handlers.onProblem(
           `${this.name} watch failed: ${describe(error)}; retrying in ${backoff} ms`,
         );
@@ -137,6 +154,9 @@ export class ResourceWatcher<T extends { metadata: ObjectMeta }> {
           }
         },
         streamAbort.signal,
+        () => {
+          this.failure = undefined;
+        },
       );
     } catch (error) {
       if (streamError === undefined && !streamAbort.signal.aborted) {
