@@ -41,13 +41,19 @@ function exists(path: string): boolean {
 
 /**
  * Builds bwrap arguments for a container filesystem: the host's root read-only, with fresh
- * /dev, /proc, /tmp, /root and /run, and each mount at its mountPath. bwrap cannot create a
+ * /dev, /proc, /tmp, /root and /run, the shared host folders read-only at their own paths,
+ * and each mount at its mountPath. bwrap cannot create a
  * mount point inside a read-only bind, so the root is a tmpfs: every host entry is bound into
  * it, and each folder on the way to a mountPath is recreated and filled entry by entry. The
  * tmpfs is made read-only at the end, as a container image's root would be with
  * readOnlyRootFilesystem.
  */
-export function buildFilesystemArguments(mounts: ContainerMount[], hostname: string): string[] {
+export function buildFilesystemArguments(
+  mounts: ContainerMount[],
+  hostname: string,
+  sharedHostPaths: string[] = [],
+  hiddenHostPaths: string[] = [],
+): string[] {
   const mountPaths = new Set(mounts.map((mount) => posix.normalize(mount.mountPath)));
   const ancestors = new Set<string>();
   for (const mountPath of mountPaths) {
@@ -87,6 +93,14 @@ export function buildFilesystemArguments(mounts: ContainerMount[], hostname: str
     if (!exists(ancestor) || FRESH_TOP_LEVEL.has(`/${ancestor.split('/')[1]}`)) {
       args.push('--dir', ancestor);
     }
+  }
+  // Shared host folders (such as test git repositories under /tmp) are bound after the fresh
+  // /tmp, and hidden folders (such as the fake's own state) are covered again by a tmpfs.
+  for (const path of sharedHostPaths) {
+    args.push('--ro-bind', path, path);
+  }
+  for (const path of hiddenHostPaths) {
+    args.push('--tmpfs', path);
   }
   for (const mount of [...mounts].sort((a, b) => a.mountPath.length - b.mountPath.length)) {
     args.push(

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../temp';
 import { startFakeKube, type FakeKube } from './index';
 import { kube, openWatch, waitUntil } from './test-client';
 
@@ -553,5 +557,54 @@ describe('fake kube pods', () => {
     const pod = await podOf('lazy');
     expect(pod.spec.nodeName).toBeUndefined();
     await finished('lazy');
+  });
+
+  it('init container clones a shared repository', async () => {
+    const repository = makeTempDir('fake-kube-repo-');
+    writeFileSync(join(repository, 'run.sh'), 'echo from the repository\n');
+    const git = (...args: string[]): void => {
+      execFileSync('git', ['-c', 'user.email=test@example.com', '-c', 'user.name=test', ...args], {
+        cwd: repository,
+      });
+    };
+    git('init', '-q', '-b', 'main');
+    git('add', '.');
+    git('commit', '-q', '-m', 'add script');
+
+    const stateDir = makeTempDir('fake-kube-state-');
+    const isolated = await startFakeKube({ stateDir, retryMilliseconds: 100 });
+    try {
+      const clone = shell(
+        'clone',
+        `git clone -q --depth 1 --branch main file://${repository} /workspace/src`,
+        {
+          volumeMounts: [{ name: 'work', mountPath: '/workspace' }],
+        },
+      );
+      const main = shell(
+        'main',
+        `sh run.sh; ls -A ${stateDir} | wc -l; touch ${repository}/x 2>/dev/null || echo read-only`,
+        {
+          workingDir: '/workspace/src',
+          volumeMounts: [{ name: 'work', mountPath: '/workspace' }],
+        },
+      );
+      await kube(
+        isolated,
+        'POST',
+        JOBS,
+        job('clone', [main], {
+          initContainers: [clone],
+          volumes: [{ name: 'work', emptyDir: {} }],
+        }),
+      );
+      const pod = await waitUntil('the clone pod to succeed', () =>
+        isolated.listObjects('pods').find((candidate) => candidate.status?.phase === 'Succeeded'),
+      );
+      const log = await kube(isolated, 'GET', `${PODS}/${pod.metadata.name}/log?container=main`);
+      expect(log.text).toBe('from the repository\n0\nread-only\n');
+    } finally {
+      await isolated.stop();
+    }
   });
 });

@@ -38,6 +38,12 @@ export interface FakeKubeOptions {
   restartBackoffMilliseconds?: number;
   /** Folder for pod volumes and logs; a new temporary folder when absent. */
   stateDir?: string;
+  /**
+   * Host folders that every container sees read-only at the same path, so that file:// git
+   * URLs of test repositories work although containers get an empty /tmp. Default: the test
+   * run's folder (KRITEN_TEST_TMPDIR) when it is set. The fake's state folder stays hidden.
+   */
+  sharedHostPaths?: string[];
 }
 
 /** A running fake Kubernetes API server. */
@@ -124,6 +130,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     restartBackoffMilliseconds: options.restartBackoffMilliseconds ?? 10_000,
     stateDir,
     bwrapPath,
+    sharedHostPaths:
+      options.sharedHostPaths ??
+      (process.env.KRITEN_TEST_TMPDIR === undefined ? [] : [process.env.KRITEN_TEST_TMPDIR]),
   });
   const tokens = options.tokens ?? [randomToken()];
   for (const token of tokens) {
@@ -163,6 +172,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         '- name: fake-kube',
         '  cluster:',
         `    server: ${yamlString(url)}`,
+        // @kubernetes/client-node 1.4 rejects an http:// server unless TLS verification is off.
+        '    insecure-skip-tls-verify: true',
         'users:',
         '- name: kriten',
         '  user:',

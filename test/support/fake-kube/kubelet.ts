@@ -36,6 +36,8 @@ export interface KubeletOptions {
   maxGraceMilliseconds: number;
   /** Delay before a container that failed under restartPolicy OnFailure starts again. */
   restartBackoffMilliseconds: number;
+  /** Host folders that every container sees read-only at the same path. */
+  sharedHostPaths: string[];
 }
 
 /** One run of a container and where its output goes. */
@@ -640,7 +642,14 @@ export class Kubelet {
     const containerRun: ContainerRun = { logPath, terminated: false };
     run.containers.set(name, containerRun);
 
-    const filesystem = buildFilesystemArguments(this.mountsFor(container, hostPaths), run.name);
+    const filesystem = buildFilesystemArguments(
+      this.mountsFor(container, hostPaths),
+      run.name,
+      this.options.sharedHostPaths,
+      this.options.sharedHostPaths.some((path) => this.options.stateDir.startsWith(`${path}/`))
+        ? [this.options.stateDir]
+        : [],
+    );
     const workingDir =
       typeof container.workingDir === 'string' && container.workingDir !== ''
         ? container.workingDir

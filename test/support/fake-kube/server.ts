@@ -87,6 +87,7 @@ export interface ServerSettings {
   restartBackoffMilliseconds: number;
   stateDir: string;
   bwrapPath: string;
+  sharedHostPaths: string[];
 }
 
 interface Route {
@@ -207,6 +208,7 @@ export class FakeApiServer {
       retryMilliseconds: settings.retryMilliseconds,
       maxGraceMilliseconds: settings.maxGraceMilliseconds,
       restartBackoffMilliseconds: settings.restartBackoffMilliseconds,
+      sharedHostPaths: settings.sharedHostPaths,
     });
     this.controller = new JobController(
       this.store,
