@@ -559,6 +559,45 @@ describe('fake kube pods', () => {
     await finished('lazy');
   });
 
+  it('OnFailure restarts the container in place', async () => {
+    const restarting = await startFakeKube({
+      restartBackoffMilliseconds: 100,
+      retryMilliseconds: 100,
+    });
+    try {
+      const script =
+        'if [ -e /work/tried ]; then echo second; else touch /work/tried; echo first; exit 2; fi';
+      const onFailure = job(
+        'retry',
+        [shell('main', script, { volumeMounts: [{ name: 'work', mountPath: '/work' }] })],
+        {
+          volumes: [{ name: 'work', emptyDir: {} }],
+          spec: { backoffLimit: 2 },
+        },
+      );
+      onFailure.spec.template.spec.restartPolicy = 'OnFailure';
+      await kube(restarting, 'POST', JOBS, onFailure);
+      const done = await waitUntil('the job to complete', () => {
+        const stored = restarting.getObject('jobs', 'retry');
+        return stored !== undefined && conditionTypes(stored).includes('Complete')
+          ? stored
+          : undefined;
+      });
+      expect(done.status.failed).toBeUndefined();
+
+      const pods = restarting.listObjects('pods');
+      expect(pods).toHaveLength(1);
+      const status = pods[0].status.containerStatuses[0];
+      expect(status.restartCount).toBe(1);
+      expect(status.lastState.terminated).toMatchObject({ exitCode: 2, reason: 'Error' });
+      expect(status.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+      const log = await kube(restarting, 'GET', `${PODS}/${pods[0].metadata.name}/log`);
+      expect(log.text).toBe('second\n');
+    } finally {
+      await restarting.stop();
+    }
+  });
+
   it('init container clones a shared repository', async () => {
     const repository = makeTempDir('fake-kube-repo-');
     writeFileSync(join(repository, 'run.sh'), 'echo from the repository\n');

@@ -160,7 +160,10 @@ function refreshPhase(pod: Json): void {
     status.phase = anyFailed ? 'Failed' : 'Succeeded';
   } else if (
     initialized &&
-    (anyRunning || statuses.some((entry) => terminatedWith(entry) !== undefined))
+    (anyRunning ||
+      statuses.some(
+        (entry) => terminatedWith(entry) !== undefined || Number(entry.restartCount) > 0,
+      ))
   ) {
     status.phase = 'Running';
   } else {
