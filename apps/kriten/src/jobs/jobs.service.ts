@@ -21,6 +21,9 @@ const FOLLOW_CHECK_INTERVAL_MS = 100;
 /** How long a followed job that was claimed but not launched yet is waited for, in milliseconds. */
 const LAUNCH_WAIT_MS = 10_000;
 
+/** How long a followed job that the executor no longer runs is waited for to be recorded, in milliseconds. */
+const END_WAIT_MS = 2_000;
+
 /** The result of a launch: the finished job as JSON text, or the id of a job still running. */
 export type LaunchResult = { finishedJob: string } | { accepted: JobCreatedDto };
 
@@ -113,7 +116,7 @@ export class JobsService {
    * starts. When the executor cannot follow the job, the output so far is returned.
    */
   async followLog(id: string, signal: AbortSignal): Promise<string | AsyncIterable<string>> {
-    const launchDeadline = Date.now() + LAUNCH_WAIT_MS;
+    const start = Date.now();
     for (;;) {
       const job = await this.load(id);
       if (this.jobs.isFinished(job.status)) {
@@ -121,10 +124,14 @@ export class JobsService {
       }
       if (job.status === 'running') {
         const stream = this.executor.followOutput(id, signal);
-        // A claimed job reaches the executor a moment later, after its launch was built.
-        const launching = job.startTime === null && Date.now() < launchDeadline;
-        if (stream !== undefined || !launching) {
-          return stream ?? this.getLog(id);
+        if (stream !== undefined) {
+          return stream;
+        }
+        // The executor does not have the job yet, because a claimed job reaches it once its
+        // launch is built, or no longer, because its end is still being recorded.
+        const wait = job.startTime === null ? LAUNCH_WAIT_MS : END_WAIT_MS;
+        if (Date.now() - start > wait) {
+          return this.getLog(id);
         }
       }
       if (signal.aborted) {
