@@ -466,6 +466,54 @@ describe('fake kube pods', () => {
     expect(badPolicy.status).toBe(422);
   });
 
+  it('owned secrets follow their job', async () => {
+    const owned = async (jobName: string): Promise<void> => {
+      const created = await kube(fake, 'POST', JOBS, job(jobName, [shell('main', 'sleep 30')]));
+      const owner = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        name: jobName,
+        uid: created.body.metadata.uid,
+      };
+      const secret = await kube(fake, 'POST', SECRETS, {
+        metadata: { name: `${jobName}-env`, ownerReferences: [owner] },
+        stringData: { EXTRA_VARS: '{}' },
+      });
+      expect(secret.status).toBe(201);
+    };
+    await owned('collected');
+    await owned('kept');
+
+    await kube(fake, 'DELETE', `${JOBS}/collected?propagationPolicy=Background`);
+    await waitUntil('the owned secret to be collected', () =>
+      fake.getObject('secrets', 'collected-env') === undefined ? true : undefined,
+    );
+
+    await kube(fake, 'DELETE', `${JOBS}/kept?propagationPolicy=Orphan`);
+    await waitUntil('the orphan job removal', () =>
+      fake.getObject('jobs', 'kept') === undefined ? true : undefined,
+    );
+    expect(fake.getObject('secrets', 'kept-env')?.metadata.ownerReferences).toBeUndefined();
+
+    const dangling = await kube(fake, 'POST', SECRETS, {
+      metadata: {
+        name: 'dangling',
+        ownerReferences: [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            name: 'gone',
+            uid: '00000000-0000-0000-0000-000000000000',
+          },
+        ],
+      },
+    });
+    expect(dangling.status).toBe(201);
+    await waitUntil('the dangling secret to be collected', () =>
+      fake.getObject('secrets', 'dangling') === undefined ? true : undefined,
+    );
+  });
+
   it('image pull error keeps the pod pending', async () => {
     fake.addPodScenario({
       effect: 'imagePullError',

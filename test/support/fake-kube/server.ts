@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { GarbageCollector } from './garbage-collector';
 import { JobController, generateName } from './job-controller';
 import { Kubelet } from './kubelet';
 import { applyJsonPatch, applyMergePatch, PATCH_TYPES } from './patch';
@@ -190,6 +191,7 @@ export class FakeApiServer {
   readonly scenarios = new ScenarioRegistry();
   readonly kubelet: Kubelet;
   readonly controller: JobController;
+  readonly garbageCollector: GarbageCollector;
   readonly calls: RecordedCall[] = [];
   readonly violations: RecordedViolation[] = [];
   readonly tokens = new Set<string>();
@@ -210,6 +212,9 @@ export class FakeApiServer {
       restartBackoffMilliseconds: settings.restartBackoffMilliseconds,
       sharedHostPaths: settings.sharedHostPaths,
     });
+    this.garbageCollector = new GarbageCollector(this.store, (namespace, name) =>
+      this.deletePod(namespace, name),
+    );
     this.controller = new JobController(
       this.store,
       {
@@ -352,81 +357,9 @@ export class FakeApiServer {
     this.kubelet.forgetPod(uid);
   }
 
-  /**
-   * Deletes a Job with the given propagation, as the API server and the garbage collector do.
-   * Returns the Job when deletion waits for finalizers, or undefined when it was removed at once.
-   */
+  /** Deletes a Job with a propagation policy; see GarbageCollector.deleteJob. */
   deleteJob(namespace: string, name: string, propagationPolicy: string): Json | undefined {
-    const job = this.store.get('jobs', namespace, name);
-    if (job === undefined) {
-      return undefined;
-    }
-    const meta = metadataOf(job);
-    const uid = String(meta.uid);
-    const ownedPods = (): Json[] =>
-      this.store
-        .list('pods', namespace)
-        .filter((pod) =>
-          ((metadataOf(pod).ownerReferences ?? []) as Json[]).some(
-            (reference) => reference.uid === uid,
-          ),
-        );
-
-    if (propagationPolicy === 'Background') {
-      this.store.remove('jobs', namespace, name);
-      setImmediate(() => {
-        for (const pod of ownedPods()) {
-          void this.deletePod(namespace, String(metadataOf(pod).name));
-        }
-      });
-      return undefined;
-    }
-
-    meta.deletionTimestamp = kubeTime();
-    meta.deletionGracePeriodSeconds = 0;
-    meta.finalizers = [
-      ...((meta.finalizers as string[] | undefined) ?? []),
-      propagationPolicy === 'Orphan' ? 'orphan' : 'foregroundDeletion',
-    ];
-    const marked = this.store.update('jobs', job);
-    setImmediate(() => {
-      void (async () => {
-        if (propagationPolicy === 'Orphan') {
-          for (const pod of ownedPods()) {
-            const podMeta = metadataOf(pod);
-            podMeta.ownerReferences = ((podMeta.ownerReferences ?? []) as Json[]).filter(
-              (reference) => reference.uid !== uid,
-            );
-            if ((podMeta.ownerReferences as Json[]).length === 0) {
-              delete podMeta.ownerReferences;
-            }
-            this.store.update('pods', pod);
-          }
-        } else {
-          await Promise.all(
-            ownedPods().map(async (pod) => {
-              const podName = String(metadataOf(pod).name);
-              await this.deletePod(namespace, podName);
-              while (this.store.get('pods', namespace, podName) !== undefined) {
-                await new Promise((resolve) => setTimeout(resolve, 20));
-              }
-            }),
-          );
-        }
-        const current = this.store.get('jobs', namespace, name);
-        if (current !== undefined && metadataOf(current).uid === uid) {
-          metadataOf(current).finalizers = (
-            (metadataOf(current).finalizers ?? []) as string[]
-          ).filter((finalizer) => finalizer !== 'orphan' && finalizer !== 'foregroundDeletion');
-          if ((metadataOf(current).finalizers as string[]).length === 0) {
-            delete metadataOf(current).finalizers;
-          }
-          this.store.update('jobs', current);
-          this.store.remove('jobs', namespace, name);
-        }
-      })();
-    });
-    return marked;
+    return this.garbageCollector.deleteJob(namespace, name, propagationPolicy);
   }
 
   private send(response: ServerResponse, code: number, body: unknown): void {
@@ -850,7 +783,11 @@ export class FakeApiServer {
       body.status = {};
     }
     // The generated selector of a Job names the uid, so the store must assign that same one.
-    this.send(response, 201, this.store.create(type.resource, namespace, body, uid));
+    const created = this.store.create(type.resource, namespace, body, uid);
+    if (type === SECRETS) {
+      this.garbageCollector.checkOwners('secrets', namespace, name);
+    }
+    this.send(response, 201, created);
   }
 
   private async updateSecret(
