@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { databaseTargets } from './support/databases';
 import { startFakeKube, type FakeKube, type RecordedCall } from './support/fake-kube';
 import { GitRepository } from './support/git-repos';
 import { ApiClient } from './support/http-client';
@@ -490,6 +491,103 @@ describe('kubernetes executor', () => {
   it('is ready while its watches work', async () => {
     const response = await fetch(`${server.baseUrl}/readyz`);
     expect(response.status).toBe(200);
+  });
+
+  it('sent only objects that match the Kubernetes schema', () => {
+    expect(fake.violations).toEqual([]);
+  });
+});
+
+/** Two servers on one MariaDB database and one namespace, as two replicas of a Deployment. */
+const replicaDatabase = databaseTargets().find((target) => target.name === 'mariadb');
+
+(replicaDatabase ? describe : describe.skip)('kubernetes executor with two replicas', () => {
+  let fake: FakeKube;
+  let kubeconfig: string;
+  let repositoryRoot: string;
+  let databaseUrl: string | undefined;
+  let first: KritenServer;
+  let second: KritenServer;
+  let firstApi: ApiClient;
+  let secondApi: ApiClient;
+
+  async function startReplica(): Promise<[KritenServer, ApiClient]> {
+    const server = await KritenServer.start({
+      databaseUrl,
+      env: {
+        KRITEN_EXECUTOR: 'kubernetes',
+        KUBECONFIG: kubeconfig,
+        KRITEN_NAMESPACE: NAMESPACE,
+        // Replicas share the keys, so a token from one is valid on the other.
+        KRITEN_JWT_SECRET: 'jwt-secret-shared-by-both-replicas',
+        KRITEN_SECRET_KEY: '00'.repeat(32),
+      },
+    });
+    const api = new ApiClient(server.baseUrl);
+    await api.login('root', ROOT_PASSWORD);
+    return [server, api];
+  }
+
+  beforeAll(async () => {
+    fake = await startFakeKube({ namespaces: [NAMESPACE], retryMilliseconds: 200 });
+    kubeconfig = fake.writeKubeconfig(makeTempDir('kriten-kubeconfig-'));
+    databaseUrl = await replicaDatabase!.create();
+    repositoryRoot = makeVisibleDir('kriten-k8s-replicas-');
+    const testTmpDir = process.env.KRITEN_TEST_TMPDIR;
+    process.env.KRITEN_TEST_TMPDIR = repositoryRoot;
+    let repository: GitRepository;
+    try {
+      repository = GitRepository.create(SCRIPTS);
+    } finally {
+      process.env.KRITEN_TEST_TMPDIR = testTmpDir;
+    }
+
+    [first, firstApi] = await startReplica();
+    [second, secondApi] = await startReplica();
+    await createRunner(firstApi, { name: 'scripts', gitURL: repository.url });
+    await createTask(firstApi, { name: 'slow', runner: 'scripts', command: './slow.sh' });
+    await createTask(firstApi, {
+      name: 'long',
+      runner: 'scripts',
+      command: 'echo started; sleep 20; echo done',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await first?.stop();
+    await second?.stop();
+    first?.removeDataDir();
+    second?.removeDataDir();
+    await replicaDatabase!.drop(databaseUrl);
+    await fake?.stop();
+    rmSync(repositoryRoot, { recursive: true, force: true });
+  });
+
+  it('cancels a job that the other replica launched', async () => {
+    const id = await launchJob(firstApi, 'long');
+    await waitFor('the Job to be created', async () => fake.getObject('jobs', id));
+
+    const response = await secondApi.delete(`/api/v1/jobs/${id}`);
+    expect(response.status).toBe(200);
+    const job = await waitForEnd(firstApi, id);
+    expect(job.status).toBe('cancelled');
+    await waitFor('the Job to be deleted', async () =>
+      fake.getObject('jobs', id) === undefined ? true : undefined,
+    );
+
+    // The launching replica sees the Job vanish and must not record a second end.
+    await sleep(4000);
+    const later = (await firstApi.get<JobView>(`/api/v1/jobs/${id}`)).body;
+    expect(later.status).toBe('cancelled');
+    expect(later.reason).toBe('cancelled');
+  });
+
+  it('follows on one replica a job that the other launched', async () => {
+    const id = await launchJob(firstApi, 'slow');
+    const response = await secondApi.get(`/api/v1/jobs/${id}/log?follow=true`);
+    expect(response.status).toBe(200);
+    expect(response.text).toBe('line 1\nline 2\nline 3\nline 4\nline 5\nline 6\n');
+    expect((await waitForEnd(secondApi, id)).status).toBe('succeeded');
   });
 
   it('sent only objects that match the Kubernetes schema', () => {
