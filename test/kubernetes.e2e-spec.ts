@@ -31,8 +31,8 @@ const SCRIPTS = {
 };
 
 /**
- * The fake kubelet gives every container a fresh /tmp, so repositories that jobs clone over
- * file:// live in a folder outside it.
+ * Creates a folder outside /tmp. The fake kubelet gives every container a fresh /tmp, so
+ * repositories that jobs clone over file:// live elsewhere.
  */
 function makeVisibleDir(prefix: string): string {
   return mkdtempSync(join('/var/tmp', prefix));
@@ -93,7 +93,7 @@ describe('kubernetes executor', () => {
     }
   }
 
-  /** The newest pod of a job, as the fake stores it. */
+  /** Returns the newest pod of a job, as the fake stores it. */
   function podOf(jobId: string): Record<string, any> | undefined {
     return fake
       .listObjects('pods')
@@ -575,7 +575,7 @@ const replicaDatabase = databaseTargets().find((target) => target.name === 'mari
       fake.getObject('jobs', id) === undefined ? true : undefined,
     );
 
-    // The launching replica sees the Job vanish and must not record a second end.
+    // The launching replica observes the Job's deletion and must not record a second end.
     await sleep(4000);
     const later = (await firstApi.get<JobView>(`/api/v1/jobs/${id}`)).body;
     expect(later.status).toBe('cancelled');

@@ -1,7 +1,7 @@
 import { CLONE_CONTAINER, MAIN_CONTAINER } from './job-spec';
 import type { ContainerStatus, Pod } from './kubernetes-types';
 
-/** What following a job's log needs from the executor's view of the cluster. */
+/** The executor's view of the cluster that following a job's log reads from. */
 export interface LogSource {
   /** The newest pod of the job, if one exists. */
   currentPod(): Pod | undefined;

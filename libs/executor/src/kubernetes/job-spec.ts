@@ -39,7 +39,7 @@ export interface JobSpecSettings {
 /**
  * Shell script of the clone container, with the remote URL as $1 and the branch as $2. The
  * user name for HTTP authentication is in $GIT_USERNAME. The credential helper prints the token from
- * $GIT_TOKEN only when git asks for a password, so the token is never in the URL, a command
+ * $GIT_TOKEN only when git requests a password, so the token is never in the URL, a command
  * line or git's output. `credential.helper=` first clears helpers that the image configures.
  * Files are made writable for everyone, because the runner's image may run as another user.
  */
@@ -183,9 +183,9 @@ function buildMainContainer(launch: JobLaunch, runnerKeys: string[], taskKeys: s
  * sources write the same path, so the runner's source lists only the keys the task does not
  * override. A job without secrets gets an empty folder there, as on the local executor.
  *
- * The sources are optional because a missing Secret in a volume leaves the pod waiting with
- * nothing in its status but `ContainerCreating`; the reason appears only as an event. The
- * same Secrets in envFrom are required, so a missing one stops the main container with
+ * The sources are optional. A missing Secret in a volume leaves the pod waiting with nothing
+ * in its status but `ContainerCreating`, and the reason appears only as an event. The same
+ * Secrets in envFrom are required, so a missing one stops the main container with
  * `CreateContainerConfigError` and a message that names it.
  */
 function buildSecretVolume(launch: JobLaunch, runnerKeys: string[], taskKeys: string[]): object {
@@ -226,7 +226,7 @@ function resourcesField(resources: JobResources | undefined): object {
   return Object.keys(result).length > 0 ? { resources: result } : {};
 }
 
-/** The user name of an HTTP(S) git URL, or the default when it has none. */
+/** Returns the user name of an HTTP(S) git URL, or the default when it has none. */
 function gitUsername(gitUrl: string): string {
   try {
     const url = new URL(gitUrl);

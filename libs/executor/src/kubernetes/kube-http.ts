@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Status, WatchEvent } from './kubernetes-types';
 
-/** What the HTTP layer needs from a loaded kubeconfig: the server and the per-request auth and TLS. */
+/** The server of a loaded kubeconfig, with the authentication and TLS settings for each request. */
 export interface KubeRequestAuth {
   readonly server: string;
   /** Adds the Authorization header, client certificates and the TLS agent to the options. */
@@ -37,7 +37,7 @@ export class KubeHttp {
     return this.auth.server;
   }
 
-  /** Sends a request with an optional JSON body and returns the parsed JSON answer. */
+  /** Sends a request with an optional JSON body and returns the parsed JSON response. */
   async requestJson<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     const response = await this.send(method, path, query, payload);
@@ -50,7 +50,7 @@ export class KubeHttp {
 
   /**
    * Streams a response body in chunks; resolves when the server ends it and rejects when the
-   * answer is an error or the connection breaks. Aborting the signal resolves at once.
+   * response is an error or the connection breaks. Aborting the signal resolves at once.
    */
   async stream(
     path: string,

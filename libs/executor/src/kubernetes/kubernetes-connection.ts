@@ -13,7 +13,7 @@ const SERVICE_ACCOUNT_NAMESPACE = `${SERVICE_ACCOUNT_DIR}/namespace`;
 /** Name of the auth provider entry that RotatingTokenFileAuthenticator handles. */
 const TOKEN_FILE_PROVIDER = 'kriten-rotating-token-file';
 
-/** Where the API server is and how to reach it, read from the server's environment. */
+/** Settings that locate the API server, read from the server's environment. */
 export interface ConnectionSettings {
   /** KRITEN_NAMESPACE. */
   namespace?: string;
@@ -28,14 +28,14 @@ export interface KubernetesConnection {
   /** The loaded configuration, for clients made with makeApiClient, such as the Secret store's. */
   kubeConfig: KubeConfig;
   namespace: string;
-  /** How the configuration was found, for the start log. */
+  /** Source of the configuration, for the start log. */
   source: string;
 }
 
 /**
  * Loads the API server's address and credentials: the pod's service account when running in
  * a pod, else the kubeconfig from KUBECONFIG or ~/.kube/config. Token files are read again
- * whenever they change. Throws an error that says what to set when nothing is found.
+ * whenever they change. Throws an error that names the setting to set when nothing is found.
  */
 export function connectToKubernetes(settings: ConnectionSettings): KubernetesConnection {
   const config = new KubeConfig();

@@ -5,7 +5,7 @@ import type { JobSpecSettings } from './job-spec';
 /** Settings of the kubernetes executor; the Nest module builds them from the configuration. */
 export interface KubernetesExecutorOptions extends Omit<JobSpecSettings, 'namespace'> {
   api: KubernetesApi;
-  /** How the API configuration was found, for the start log. */
+  /** Source of the API configuration, for the start log. */
   connectionSource: string;
   /** Seconds an image pull may keep failing before the job fails. */
   imagePullGraceSeconds: number;

@@ -53,7 +53,7 @@ interface TrackedJob {
   lostTimer?: NodeJS.Timeout;
 }
 
-/** How a job ended, before its logs are read. */
+/** The end of a job as the executor observed it, before its logs are read. */
 interface Ending {
   status: 'succeeded' | 'failed';
   exitCode: number | null;
@@ -66,13 +66,13 @@ interface Ending {
 }
 
 /**
- * Runs each job as a `batch/v1` Job. One create call starts a job; its progress comes from one
+ * Runs each job as a `batch/v1` Job. One create call starts a job. Its progress comes from one
  * watch on Kriten's Jobs and one on their pods, shared by all jobs, so nothing is polled.
  *
- * Several replicas may run side by side. Each settles the jobs it launched, and at start the
- * ones the database still records as running; the jobs service records only the first end of
- * a job, so a job that two replicas settle keeps one outcome. A cancel deletes the Job from
- * any replica.
+ * Several replicas may run side by side. Each settles the jobs it launched, and at start also
+ * the ones that the database still records as running. The jobs service records only the
+ * first end of a job, so a job that two replicas settle keeps one outcome. Any replica can
+ * cancel a job, because a cancel deletes the Job in the cluster.
  */
 export class KubernetesExecutor implements JobExecutor {
   readonly kind = 'kubernetes' as const;
@@ -465,10 +465,10 @@ export class KubernetesExecutor implements JobExecutor {
   }
 
   /**
-   * A pod that disappears before it ended leaves its job without an outcome. The Job controller
-   * would start a replacement, which would run the command a second time, so the job fails as
-   * lost and its Job is deleted, unless the Job's own end or a cancel arrives within the grace
-   * period, as when the deadline passed and the controller deleted the pod.
+   * Fails the job as lost when its pod disappears before it ended, and deletes the Job. The Job
+   * controller would start a replacement pod, which would run the command a second time. The
+   * grace period lets the Job's own end or a cancel come first, as when the deadline passed
+   * and the controller deleted the pod itself.
    */
   private onPodGone(jobId: string, pod: Pod): void {
     const tracked = this.tracked.get(jobId);
@@ -688,7 +688,7 @@ export class KubernetesExecutor implements JobExecutor {
   }
 }
 
-/** The Kriten job id of a Job or pod: its label, else the Job's name. */
+/** Returns the Kriten job id of a Job or pod: its label, else the Job's name. */
 function jobIdOf(metadata: ObjectMeta): string {
   return metadata.labels?.[JOB_ID_LABEL] ?? metadata.name ?? '';
 }

@@ -11,7 +11,7 @@ function item(name: string, version: string): Item {
 
 type WatchStep = (onEvent: (event: WatchEvent<Item>) => void) => Promise<void>;
 
-/** A source that answers lists and watches from scripted steps, recording every call. */
+/** A source that serves lists and watches from scripted steps and records every call. */
 class ScriptedSource implements WatchSource<Item> {
   readonly calls: string[] = [];
   constructor(

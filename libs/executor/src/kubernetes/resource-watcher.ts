@@ -173,7 +173,7 @@ export class ResourceWatcher<T extends { metadata: ObjectMeta }> {
   }
 }
 
-/** The HTTP status of an API error, when the error carries one. */
+/** Returns the HTTP status of an API error, when the error carries one. */
 export function statusCodeOf(error: unknown): number | undefined {
   const code = (error as { statusCode?: unknown } | null)?.statusCode;
   return typeof code === 'number' ? code : undefined;
