@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 
 /** A host folder bound into the container at mountPath. */
@@ -53,10 +53,12 @@ export function buildFilesystemArguments(
   hostname: string,
   sharedHostPaths: string[] = [],
   hiddenHostPaths: string[] = [],
+  workingDir = '/',
 ): string[] {
   const mountPaths = new Set(mounts.map((mount) => posix.normalize(mount.mountPath)));
+  const createdWorkingDir = workingDirArguments(mounts, workingDir);
   const ancestors = new Set<string>();
-  for (const mountPath of mountPaths) {
+  for (const mountPath of [...mountPaths, ...createdWorkingDir.slice(1)]) {
     let parent = posix.dirname(mountPath);
     while (parent !== '/') {
       ancestors.add(parent);
@@ -109,9 +111,32 @@ export function buildFilesystemArguments(
       posix.normalize(mount.mountPath),
     );
   }
+  args.push(...createdWorkingDir);
   args.push('--remount-ro', '/');
   args.push('--hostname', hostname);
   return args;
+}
+
+/**
+ * Creates a missing working directory as runc does: inside a writable mount on the host,
+ * elsewhere as an empty folder in the container's root. Returns the bwrap arguments needed.
+ */
+function workingDirArguments(mounts: ContainerMount[], workingDir: string): string[] {
+  const target = posix.normalize(workingDir);
+  const mount = [...mounts]
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)
+    .find((candidate) => {
+      const mountPath = posix.normalize(candidate.mountPath);
+      return target === mountPath || target.startsWith(`${mountPath}/`);
+    });
+  if (mount !== undefined) {
+    if (!mount.readOnly) {
+      const relative = posix.relative(posix.normalize(mount.mountPath), target);
+      mkdirSync(posix.join(mount.hostPath, relative), { recursive: true });
+    }
+    return [];
+  }
+  return exists(target) ? [] : ['--dir', target];
 }
 
 /**

@@ -226,6 +226,50 @@ describe('fake kube API server', () => {
     expect((await kube(fake, 'GET', `${SECRETS}/s1`)).status).toBe(404);
   });
 
+  it('delete collection by label', async () => {
+    await kube(fake, 'POST', SECRETS, secret('one', { job: 'a' }));
+    await kube(fake, 'POST', SECRETS, secret('two', { job: 'a' }));
+    await kube(fake, 'POST', SECRETS, secret('three', { job: 'b' }));
+    const response = await kube(fake, 'DELETE', `${SECRETS}?labelSelector=job%3Da`);
+    expect(response.status).toBe(200);
+    expect(response.body.kind).toBe('SecretList');
+    expect(
+      response.body.items.map((item: { metadata: { name: string } }) => item.metadata.name),
+    ).toEqual(['one', 'two']);
+    const left = await kube(fake, 'GET', SECRETS);
+    expect(
+      left.body.items.map((item: { metadata: { name: string } }) => item.metadata.name),
+    ).toEqual(['three']);
+    expect(fake.calls[fake.calls.length - 2].verb).toBe('deletecollection');
+  });
+
+  it('secret type and immutable data stay', async () => {
+    await kube(fake, 'POST', SECRETS, { ...secret('frozen', {}, { a: '1' }), immutable: true });
+    const changedData = await kube(
+      fake,
+      'PATCH',
+      `${SECRETS}/frozen`,
+      { stringData: { a: '2' } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(changedData.status).toBe(422);
+    expect(changedData.body.details.causes[0]).toEqual({
+      reason: 'FieldValueForbidden',
+      message: 'Forbidden: field is immutable when `immutable` is set',
+      field: 'data',
+    });
+    await kube(fake, 'POST', SECRETS, secret('typed'));
+    const changedType = await kube(
+      fake,
+      'PATCH',
+      `${SECRETS}/typed`,
+      { type: 'kubernetes.io/basic-auth' },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(changedType.status).toBe(422);
+    expect(changedType.body.details.causes[0].field).toBe('type');
+  });
+
   it('label and field selectors filter lists', async () => {
     await kube(fake, 'POST', SECRETS, secret('a', { tier: 'web', env: 'prod' }));
     await kube(fake, 'POST', SECRETS, secret('b', { tier: 'db', env: 'dev' }));

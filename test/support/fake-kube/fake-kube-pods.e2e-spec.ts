@@ -552,6 +552,25 @@ describe('fake kube pods', () => {
     });
   });
 
+  it('missing workingDir is created', async () => {
+    const inVolume = shell('main', 'pwd; touch made-here', {
+      workingDir: '/work/deep/inside',
+      volumeMounts: [{ name: 'work', mountPath: '/work' }],
+    });
+    const inRoot = shell('other', 'pwd', { workingDir: '/usr/share/fresh' });
+    await kube(
+      fake,
+      'POST',
+      JOBS,
+      job('workdir', [inVolume, inRoot], { volumes: [{ name: 'work', emptyDir: {} }] }),
+    );
+    const done = await finished('workdir');
+    expect(conditionTypes(done)).toContain('Complete');
+    const pod = await podOf('workdir');
+    expect(await logOf(pod, 'main')).toBe('/work/deep/inside\n');
+    expect(await logOf(pod, 'other')).toBe('/usr/share/fresh\n');
+  });
+
   it('command not on PATH is a StartError', async () => {
     await kube(
       fake,
@@ -641,6 +660,12 @@ describe('fake kube pods', () => {
       expect(status.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
       const log = await kube(restarting, 'GET', `${PODS}/${pods[0].metadata.name}/log`);
       expect(log.text).toBe('second\n');
+      const previous = await kube(
+        restarting,
+        'GET',
+        `${PODS}/${pods[0].metadata.name}/log?previous=true`,
+      );
+      expect(previous.text).toBe('first\n');
     } finally {
       await restarting.stop();
     }

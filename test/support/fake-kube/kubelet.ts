@@ -43,6 +43,8 @@ export interface KubeletOptions {
 /** One run of a container and where its output goes. */
 interface ContainerRun {
   logPath: string;
+  /** The log of the run before the last restart, which `previous=true` returns. */
+  previousLogPath?: string;
   child?: ChildProcess;
   terminated: boolean;
 }
@@ -642,9 +644,17 @@ export class Kubelet {
     const logPath = join(run.dir, 'logs', `${name}-${restartCount}.log`);
     mkdirSync(dirname(logPath), { recursive: true });
     const logFd = openSync(logPath, 'w');
-    const containerRun: ContainerRun = { logPath, terminated: false };
+    const containerRun: ContainerRun = {
+      logPath,
+      previousLogPath: run.containers.get(name)?.logPath,
+      terminated: false,
+    };
     run.containers.set(name, containerRun);
 
+    const workingDir =
+      typeof container.workingDir === 'string' && container.workingDir !== ''
+        ? container.workingDir
+        : '/';
     const filesystem = buildFilesystemArguments(
       this.mountsFor(container, hostPaths),
       run.name,
@@ -652,11 +662,8 @@ export class Kubelet {
       this.options.sharedHostPaths.some((path) => this.options.stateDir.startsWith(`${path}/`))
         ? [this.options.stateDir]
         : [],
+      workingDir,
     );
-    const workingDir =
-      typeof container.workingDir === 'string' && container.workingDir !== ''
-        ? container.workingDir
-        : '/';
     let child: ChildProcess;
     try {
       child = spawnContainer(

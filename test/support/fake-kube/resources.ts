@@ -311,12 +311,15 @@ export function prepareSecret(secret: Json): { schema: StatusCause[]; causes: St
   return { schema, causes };
 }
 
-/** Rejects changes that the server forbids on an immutable Secret. */
+/** Returns the changes that the server forbids on a Secret: its type, and anything once immutable. */
 export function checkSecretUpdate(previous: Json, next: Json): StatusCause[] {
-  if (previous.immutable !== true) {
-    return [];
-  }
   const causes: StatusCause[] = [];
+  if (previous.type !== next.type) {
+    causes.push(FieldError.invalid('type', next.type, 'field is immutable'));
+  }
+  if (previous.immutable !== true) {
+    return causes;
+  }
   if (JSON.stringify(previous.data ?? {}) !== JSON.stringify(next.data ?? {})) {
     causes.push(FieldError.forbidden('data', 'field is immutable when `immutable` is set'));
   }

@@ -544,6 +544,12 @@ export class FakeApiServer {
           String(route.name),
         );
         return;
+      case 'deletecollection':
+        if (route.namespace === undefined) {
+          throw methodNotAllowed();
+        }
+        await this.deleteCollection(request, response, url, type, route.namespace);
+        return;
       default:
         throw methodNotAllowed();
     }
@@ -875,19 +881,18 @@ export class FakeApiServer {
     this.send(response, 200, this.store.update('secrets', next));
   }
 
-  private async delete(
+  /** Reads DeleteOptions from the query and the body, rejecting an unknown propagation policy. */
+  private async readDeleteOptions(
     request: IncomingMessage,
-    response: ServerResponse,
     url: URL,
     type: ResourceType,
-    namespace: string,
-    name: string,
-  ): Promise<void> {
+  ): Promise<{ policy: string; grace?: number; preconditions: Json }> {
     const text = await readBody(request);
     const options: Json =
       text.trim() === ''
         ? {}
         : parseJson(text, { ...type, kind: 'DeleteOptions', apiVersion: 'v1' });
+    // batch/v1 Jobs default to orphaning their pods, unlike every other resource served here.
     const policy = String(
       url.searchParams.get('propagationPolicy') ??
         options.propagationPolicy ??
@@ -908,16 +913,21 @@ export class FakeApiServer {
     }
     const graceText = url.searchParams.get('gracePeriodSeconds') ?? options.gracePeriodSeconds;
     const grace = graceText === undefined || graceText === null ? undefined : Number(graceText);
-    const current = this.getOrFail(type, namespace, name);
-    const preconditions = (options.preconditions ?? {}) as Json;
-    if (preconditions.uid !== undefined && preconditions.uid !== metadataOf(current).uid) {
-      throw new ApiError(
-        409,
-        'Conflict',
-        `Precondition failed: UID in precondition: ${String(preconditions.uid)}, UID in object meta: ${String(metadataOf(current).uid)}`,
-        { name, ...(type.group === '' ? {} : { group: type.group }), kind: type.resource },
-      );
-    }
+    return { policy, grace, preconditions: (options.preconditions ?? {}) as Json };
+  }
+
+  /**
+   * Deletes one object and returns what the server sends back: the pod (pods return the
+   * deleted object), the Job while finalizers hold it, or a Success Status.
+   */
+  private async deleteObject(
+    type: ResourceType,
+    current: Json,
+    options: { policy: string; grace?: number },
+  ): Promise<Json | undefined> {
+    const meta = metadataOf(current);
+    const namespace = String(meta.namespace);
+    const name = String(meta.name);
     const success = {
       kind: 'Status',
       apiVersion: 'v1',
@@ -927,21 +937,65 @@ export class FakeApiServer {
         name,
         ...(type.group === '' ? {} : { group: type.group }),
         kind: type.resource,
-        uid: metadataOf(current).uid,
+        uid: meta.uid,
       },
     };
-
     if (type === PODS) {
-      this.send(response, 200, await this.deletePod(namespace, name, grace));
-      return;
+      return this.deletePod(namespace, name, options.grace);
     }
     if (type === JOBS) {
-      const pending = this.deleteJob(namespace, name, policy);
-      this.send(response, 200, pending ?? success);
-      return;
+      return this.deleteJob(namespace, name, options.policy) ?? success;
     }
     this.store.remove(type.resource, namespace, name);
-    this.send(response, 200, success);
+    return success;
+  }
+
+  private async delete(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    type: ResourceType,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    const options = await this.readDeleteOptions(request, url, type);
+    const current = this.getOrFail(type, namespace, name);
+    const uid = metadataOf(current).uid;
+    if (options.preconditions.uid !== undefined && options.preconditions.uid !== uid) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${String(options.preconditions.uid)}, UID in object meta: ${String(uid)}`,
+        { name, ...(type.group === '' ? {} : { group: type.group }), kind: type.resource },
+      );
+    }
+    this.send(response, 200, await this.deleteObject(type, current, options));
+  }
+
+  /** Deletes every object that the selectors match and returns them as a list, as the server does. */
+  private async deleteCollection(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    type: ResourceType,
+    namespace: string,
+  ): Promise<void> {
+    const options = await this.readDeleteOptions(request, url, type);
+    const selectors = this.selectorsOf(url, type);
+    const matching = this.store
+      .list(type.resource, namespace)
+      .filter((object) => this.matches(object, selectors));
+    const items: Json[] = [];
+    for (const object of matching) {
+      await this.deleteObject(type, object, options);
+      items.push(withoutTypeMeta(object));
+    }
+    this.send(response, 200, {
+      kind: type.listKind,
+      apiVersion: type.apiVersion,
+      metadata: { resourceVersion: String(this.store.currentRevision) },
+      items,
+    });
   }
 
   private async createAccessReview(
@@ -1053,6 +1107,16 @@ export class FakeApiServer {
     if (!containers.includes(container) && !initContainers.includes(container)) {
       throw badRequest(`container ${container} is not valid for pod ${name}`);
     }
+    if (url.searchParams.get('previous') === 'true') {
+      const statuses = [
+        ...(((pod.status as Json | undefined)?.initContainerStatuses ?? []) as Json[]),
+        ...(((pod.status as Json | undefined)?.containerStatuses ?? []) as Json[]),
+      ];
+      const entry = statuses.find((candidate) => candidate.name === container);
+      if (entry === undefined || Number(entry.restartCount ?? 0) === 0) {
+        throw badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
+      }
+    }
     const stateError = this.containerStateError(pod, container);
     if (stateError !== undefined) {
       throw stateError;
@@ -1066,15 +1130,17 @@ export class FakeApiServer {
       return;
     }
 
+    const previous = url.searchParams.get('previous') === 'true';
+    const logPath = previous ? (run.previousLogPath ?? run.logPath) : run.logPath;
     const readFrom = (offset: number): Buffer => {
       let fd: number;
       try {
-        fd = openSync(run.logPath, 'r');
+        fd = openSync(logPath, 'r');
       } catch {
         return Buffer.alloc(0);
       }
       try {
-        const size = statSync(run.logPath).size;
+        const size = statSync(logPath).size;
         const buffer = Buffer.alloc(Math.max(0, size - offset));
         readSync(fd, buffer, 0, buffer.length, offset);
         return buffer;
@@ -1098,7 +1164,7 @@ export class FakeApiServer {
       content = content.subarray(0, Number(limitBytes));
     }
     response.write(content);
-    const follow = url.searchParams.get('follow') === 'true';
+    const follow = url.searchParams.get('follow') === 'true' && !previous;
     if (!follow || limitBytes !== null) {
       response.end();
       return;
