@@ -402,6 +402,47 @@ describe('kubernetes executor', () => {
     expect(job.stdout).toBe('hello\n');
   });
 
+  it('rereads a kubeconfig token-file after rotation', async () => {
+    const dir = makeTempDir('kriten-kubeconfig-');
+    const tokenPath = join(dir, 'token');
+    writeFileSync(tokenPath, fake.token);
+    const path = join(dir, 'kubeconfig');
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters:\n- name: fake\n  cluster:\n    server: ${fake.url}`,
+        `users:\n- name: kriten\n  user:\n    token-file: ${tokenPath}`,
+        'contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: kriten',
+        'current-context: fake',
+        '',
+      ].join('\n'),
+    );
+    const other = await KritenServer.start({ env: kritenEnv({ KUBECONFIG: path }) });
+    try {
+      const otherApi = new ApiClient(other.baseUrl);
+      await otherApi.login('root', ROOT_PASSWORD);
+      // Other names than the main server's, because both servers share the namespace.
+      await createRunner(otherApi, { name: 'token-file', gitURL: repository.url });
+      await createTask(otherApi, {
+        name: 'token-file-hello',
+        runner: 'token-file',
+        command: './hello.sh',
+      });
+
+      const token = `rotated-file-${Date.now()}`;
+      fake.rotateToken(token);
+      writeFileSync(tokenPath, token);
+      const job = await waitForEnd(otherApi, await launchJob(otherApi, 'token-file-hello'));
+      expect(job.status).toBe('succeeded');
+      expect(job.stdout).toBe('hello\n');
+    } finally {
+      await other.stop();
+      other.removeDataDir();
+    }
+  });
+
   it('takes over a running job after a restart', async () => {
     const id = await launchJob(api, 'slow');
     await waitForMainContainer(id);

@@ -51,6 +51,17 @@ interface TrackedJob {
   startReport?: Promise<void>;
   pullErrorTimer?: NodeJS.Timeout;
   lostTimer?: NodeJS.Timeout;
+  /** Output read when Kubernetes began deleting the pod, in case the pod is gone at the end. */
+  outputBeforeDeletion?: Promise<CollectedOutput>;
+}
+
+/** A job's log as read from its pod. */
+interface CollectedOutput {
+  text: string;
+  truncated: boolean;
+  cloneLog: string;
+  /** True when the log could not be read, for example because the pod no longer exists. */
+  readFailed: boolean;
 }
 
 /** The end of a job as the executor observed it, before its logs are read. */
@@ -444,6 +455,14 @@ export class KubernetesExecutor implements JobExecutor {
       return;
     }
 
+    // The Job controller deletes the pod when the deadline passes, and its log goes with it.
+    if (
+      pod.metadata.deletionTimestamp !== undefined &&
+      tracked.outputBeforeDeletion === undefined
+    ) {
+      tracked.outputBeforeDeletion = this.collectOutput(jobId, pod);
+    }
+
     const observation = observePod(pod);
     if (observation.kind !== 'pull-error') {
       clearTimeout(tracked.pullErrorTimer);
@@ -572,8 +591,10 @@ export class KubernetesExecutor implements JobExecutor {
 
   private async finish(tracked: TrackedJob, ending: Ending): Promise<void> {
     const { jobId } = tracked;
-    const pod = this.pods.get(jobId);
-    const output = await this.collectOutput(jobId, pod);
+    let output = await this.collectOutput(jobId, this.pods.get(jobId));
+    if (output.readFailed && tracked.outputBeforeDeletion !== undefined) {
+      output = await tracked.outputBeforeDeletion;
+    }
 
     let reason = ending.reason;
     if (ending.cloneFailed && output.cloneLog.trim().length > 0) {
@@ -611,12 +632,9 @@ export class KubernetesExecutor implements JobExecutor {
    * Reads the logs of a job's pod, capped like the local executor's output: the clone
    * container's when the main container never started, which explains why, else the main one's.
    */
-  private async collectOutput(
-    jobId: string,
-    pod: Pod | undefined,
-  ): Promise<{ text: string; truncated: boolean; cloneLog: string }> {
+  private async collectOutput(jobId: string, pod: Pod | undefined): Promise<CollectedOutput> {
     if (pod?.metadata.name === undefined) {
-      return { text: '', truncated: false, cloneLog: '' };
+      return { text: '', truncated: false, cloneLog: '', readFailed: true };
     }
     const main = pod.status?.containerStatuses?.find((status) => status.name === MAIN_CONTAINER);
     const mainStarted =
@@ -626,6 +644,7 @@ export class KubernetesExecutor implements JobExecutor {
     const container = mainStarted ? MAIN_CONTAINER : CLONE_CONTAINER;
 
     const collector = new OutputCollector(this.options.maxOutputBytes);
+    let readFailed = false;
     try {
       await this.api.streamLog(
         pod.metadata.name,
@@ -635,6 +654,7 @@ export class KubernetesExecutor implements JobExecutor {
         (chunk) => collector.write(chunk),
       );
     } catch (error) {
+      readFailed = true;
       this.logger.debug?.(
         `job '${jobId}': reading the log of container '${container}' of pod '${pod.metadata.name}' failed: ${describe(error)}`,
       );
@@ -644,6 +664,7 @@ export class KubernetesExecutor implements JobExecutor {
       text: captured.text,
       truncated: captured.truncated,
       cloneLog: container === CLONE_CONTAINER ? captured.text : '',
+      readFailed,
     };
   }
 
