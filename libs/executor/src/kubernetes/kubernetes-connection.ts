@@ -55,10 +55,10 @@ export function connectToKubernetes(settings: ConnectionSettings): KubernetesCon
       );
     }
     // As kubectl does, the first file that sets a current context decides it.
-    config.loadFromFile(paths[0]);
+    loadKubeconfig(config, paths[0]);
     for (const path of paths.slice(1)) {
       const next = new KubeConfig();
-      next.loadFromFile(path);
+      loadKubeconfig(next, path);
       config.mergeConfig(next, Boolean(config.currentContext));
     }
     source = `kubeconfig ${paths.join(delimiter)}`;
@@ -84,6 +84,17 @@ export function connectToKubernetes(settings: ConnectionSettings): KubernetesCon
     applyToHTTPSOptions: (options: https.RequestOptions) => config.applyToHTTPSOptions(options),
   });
   return { http, kubeConfig: config, namespace, source };
+}
+
+function loadKubeconfig(config: KubeConfig, path: string): void {
+  try {
+    config.loadFromFile(path);
+  } catch (error) {
+    throw new Error(
+      `reading the kubeconfig ${path} failed: ${error instanceof Error ? error.message : String(error)}; set KUBECONFIG to a readable kubeconfig file`,
+      { cause: error },
+    );
+  }
 }
 
 function kubeconfigPaths(kubeconfig: string | undefined): string[] {

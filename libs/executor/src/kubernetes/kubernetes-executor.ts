@@ -329,7 +329,10 @@ export class KubernetesExecutor implements JobExecutor {
       }
     } catch (error) {
       if (error instanceof KubernetesUnreachableError) {
-        throw error;
+        throw new Error(
+          `${error.message}; check the server address in ${this.options.connectionSource} and that the API server runs`,
+          { cause: error },
+        );
       }
       if (error instanceof KubernetesApiError && error.statusCode === 401) {
         throw new Error(
