@@ -514,6 +514,75 @@ describe('fake kube pods', () => {
     );
   });
 
+  it('job patch keeps immutable fields', async () => {
+    const created = await kube(fake, 'POST', JOBS, job('patched', [shell('main', 'sleep 30')]));
+    const merge = { contentType: 'application/merge-patch+json' };
+    const labelled = await kube(
+      fake,
+      'PATCH',
+      `${JOBS}/patched`,
+      {
+        metadata: { annotations: { 'kriten.io/log-saved': 'true' } },
+        spec: { activeDeadlineSeconds: 1 },
+      },
+      merge,
+    );
+    expect(labelled.status).toBe(200);
+    expect(labelled.body.metadata.annotations).toEqual({ 'kriten.io/log-saved': 'true' });
+    expect(labelled.body.metadata.generation).toBe(2);
+    expect(labelled.body.metadata.uid).toBe(created.body.metadata.uid);
+
+    const template = await kube(
+      fake,
+      'PATCH',
+      `${JOBS}/patched`,
+      { spec: { template: { spec: { containers: [{ name: 'main', image: 'other' }] } } } },
+      { contentType: 'application/strategic-merge-patch+json' },
+    );
+    expect(template.status).toBe(422);
+    expect(template.body.details.causes.map((cause: { field: string }) => cause.field)).toEqual([
+      'spec.template',
+    ]);
+
+    const done = await finished('patched');
+    expect(done.status.conditions[1].reason).toBe('DeadlineExceeded');
+  });
+
+  it('suspend stops pods and resume restarts', async () => {
+    await kube(
+      fake,
+      'POST',
+      JOBS,
+      job('paused', [shell('main', 'sleep 1; echo resumed')], { spec: { suspend: true } }),
+    );
+    const suspended = await waitUntil('the Suspended condition', () => {
+      const stored = fake.getObject('jobs', 'paused');
+      return stored !== undefined && conditionTypes(stored).includes('Suspended')
+        ? stored
+        : undefined;
+    });
+    expect(suspended.status.conditions[0]).toMatchObject({
+      status: 'True',
+      reason: 'JobSuspended',
+    });
+    expect(suspended.status.startTime).toBeUndefined();
+    expect(fake.listObjects('pods')).toHaveLength(0);
+
+    const merge = { contentType: 'application/merge-patch+json' };
+    await kube(fake, 'PATCH', `${JOBS}/paused`, { spec: { suspend: false } }, merge);
+    const first = await podOf('paused');
+    await kube(fake, 'PATCH', `${JOBS}/paused`, { spec: { suspend: true } }, merge);
+    await waitUntil('the suspended pod to go', () =>
+      fake.getObject('pods', first.metadata.name) === undefined ? true : undefined,
+    );
+    await kube(fake, 'PATCH', `${JOBS}/paused`, { spec: { suspend: false } }, merge);
+
+    const done = await finished('paused');
+    expect(conditionTypes(done)).toEqual(['Suspended', 'SuccessCriteriaMet', 'Complete']);
+    expect(done.status.conditions[0]).toMatchObject({ status: 'False', reason: 'JobResumed' });
+    expect(done.status.failed).toBeUndefined();
+  });
+
   it('image pull error keeps the pod pending', async () => {
     fake.addPodScenario({
       effect: 'imagePullError',

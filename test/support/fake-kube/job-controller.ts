@@ -49,6 +49,8 @@ interface JobRecord {
   counted: Set<string>;
   known: Map<string, string>;
   deadlineTimer?: NodeJS.Timeout;
+  /** When the current deadline timer fires, in epoch milliseconds. */
+  deadlineAt?: number;
   backoffTimer?: NodeJS.Timeout;
   ttlTimer?: NodeJS.Timeout;
   pausedUntil: number;
@@ -158,9 +160,14 @@ export class JobController {
       this.scheduleTtl(job, record);
       return;
     }
-    if (spec.suspend === true || meta.deletionTimestamp !== undefined) {
+    if (meta.deletionTimestamp !== undefined) {
       return;
     }
+    if (spec.suspend === true) {
+      this.suspend(job, record);
+      return;
+    }
+    this.resumeIfSuspended(status, record);
 
     const pods = this.store
       .list('pods', namespace)
@@ -336,6 +343,65 @@ export class JobController {
     this.write(job);
   }
 
+  /**
+   * Stops a suspended Job: its active pods are deleted without counting as failures, startTime
+   * is cleared and the Suspended condition is set, as the real controller does.
+   */
+  private suspend(job: Json, record: JobRecord): void {
+    const meta = metadataOf(job);
+    const namespace = String(meta.namespace);
+    const status = job.status as Json;
+    for (const pod of this.store.list('pods', namespace)) {
+      const podMeta = metadataOf(pod);
+      const phase = (pod.status as Json | undefined)?.phase;
+      const owned =
+        ((podMeta.labels ?? {}) as Json)['batch.kubernetes.io/controller-uid'] === meta.uid;
+      if (
+        owned &&
+        phase !== 'Succeeded' &&
+        phase !== 'Failed' &&
+        !record.counted.has(String(podMeta.uid))
+      ) {
+        record.counted.add(String(podMeta.uid));
+        this.host.deletePod(namespace, String(podMeta.name));
+      }
+    }
+    clearTimeout(record.deadlineTimer);
+    record.deadlineTimer = undefined;
+    record.deadlineAt = undefined;
+    delete status.startTime;
+    delete status.active;
+    status.ready = 0;
+    this.setSuspended(status, true);
+    this.write(job);
+  }
+
+  private resumeIfSuspended(status: Json, record: JobRecord): void {
+    const suspended = list(status.conditions).find((entry) => entry.type === 'Suspended');
+    if (suspended === undefined || suspended.status !== 'True') {
+      return;
+    }
+    this.setSuspended(status, false);
+    status.startTime = kubeTime();
+    record.deadlineAt = undefined;
+  }
+
+  private setSuspended(status: Json, suspended: boolean): void {
+    const conditions = list(status.conditions);
+    const existing = conditions.find((entry) => entry.type === 'Suspended');
+    const text = suspended ? 'True' : 'False';
+    if (existing?.status === text) {
+      return;
+    }
+    const next = suspended
+      ? condition('Suspended', 'JobSuspended', 'Job suspended')
+      : { ...condition('Suspended', 'JobResumed', 'Job resumed'), status: 'False' };
+    status.conditions =
+      existing === undefined
+        ? [...conditions, next]
+        : conditions.map((entry) => (entry === existing ? next : entry));
+  }
+
   private createPodIfIdle(job: Json, record: JobRecord): void {
     const uid = String(metadataOf(job).uid);
     const pods = this.store
@@ -438,11 +504,20 @@ export class JobController {
     startedAt: number,
     deadlineSeconds: number | undefined,
   ): void {
-    if (deadlineSeconds === undefined || record.deadlineTimer !== undefined) {
+    const deadlineAt =
+      deadlineSeconds === undefined ? undefined : startedAt + deadlineSeconds * 1000;
+    if (deadlineAt === record.deadlineAt) {
+      return;
+    }
+    // activeDeadlineSeconds may change through an update, and a resume restarts the clock.
+    clearTimeout(record.deadlineTimer);
+    record.deadlineTimer = undefined;
+    record.deadlineAt = deadlineAt;
+    if (deadlineAt === undefined) {
       return;
     }
     const meta = metadataOf(job);
-    const wait = Math.max(0, startedAt + deadlineSeconds * 1000 - Date.now());
+    const wait = Math.max(0, deadlineAt - Date.now());
     record.deadlineTimer = setTimeout(
       () => this.enqueue(String(meta.namespace), String(meta.name)),
       wait + 5,

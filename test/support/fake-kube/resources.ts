@@ -240,6 +240,78 @@ export function prepareJob(
   return { schema, causes };
 }
 
+/** Fields of a Job's spec that an update may not change (ValidateJobSpecUpdate). */
+const IMMUTABLE_JOB_FIELDS = [
+  'selector',
+  'template',
+  'completions',
+  'completionMode',
+  'manualSelector',
+  'podFailurePolicy',
+  'backoffLimitPerIndex',
+];
+
+/**
+ * Validates a Job from a replace or patch: the schema, the defaults and metadata as on create,
+ * and the fields that must not change. Status and server-owned metadata are taken from the
+ * stored Job, and generation goes up when the spec changed.
+ */
+export function prepareJobUpdate(
+  current: Json,
+  next: Json,
+): { schema: StatusCause[]; causes: StatusCause[] } {
+  next.status = current.status;
+  const schema = checkSchema('Job', next);
+  if (schema.length > 0) {
+    return { schema, causes: [] };
+  }
+  const spec = (next.spec ?? {}) as Json;
+  next.spec = spec;
+  const currentSpec = current.spec as Json;
+  spec.parallelism ??= 1;
+  spec.completions ??= 1;
+  spec.backoffLimit ??= 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  spec.selector ??= currentSpec.selector;
+  if (spec.podFailurePolicy === undefined) {
+    spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+  }
+  const template = (spec.template ?? {}) as Json;
+  template.spec ??= {};
+  defaultPodSpec(template.spec as Json);
+
+  const causes: StatusCause[] = [];
+  checkObjectMeta(next.metadata as Json, checkDns1123Subdomain, causes);
+  for (const field of IMMUTABLE_JOB_FIELDS) {
+    if (JSON.stringify(spec[field]) !== JSON.stringify(currentSpec[field])) {
+      causes.push(FieldError.invalid(`spec.${field}`, spec[field] ?? null, 'field is immutable'));
+    }
+  }
+  for (const field of ['backoffLimit', 'parallelism', 'ttlSecondsAfterFinished'] as const) {
+    const value = spec[field];
+    if (typeof value === 'number' && value < 0) {
+      causes.push(FieldError.invalid(`spec.${field}`, value, 'must be greater than or equal to 0'));
+    }
+  }
+  if (typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds <= 0) {
+    causes.push(
+      FieldError.invalid(
+        'spec.activeDeadlineSeconds',
+        spec.activeDeadlineSeconds,
+        'must be greater than 0',
+      ),
+    );
+  }
+  const meta = next.metadata as Json;
+  const currentMeta = current.metadata as Json;
+  meta.generation =
+    JSON.stringify(spec) === JSON.stringify(currentSpec)
+      ? currentMeta.generation
+      : Number(currentMeta.generation ?? 1) + 1;
+  return { schema, causes };
+}
+
 /** Decodes base64 as Go's encoding/json does for []byte: standard alphabet, padded, newlines skipped. */
 export function decodeBase64(text: string): Buffer {
   const stripped = text.replace(/[\r\n]/g, '');

@@ -13,6 +13,7 @@ import {
   NAMESPACES,
   PODS,
   prepareJob,
+  prepareJobUpdate,
   prepareSecret,
   SECRETS,
   SELF_SUBJECT_ACCESS_REVIEWS,
@@ -529,10 +530,18 @@ export class FakeApiServer {
         return;
       case 'update':
       case 'patch':
-        if (type !== SECRETS || route.name === undefined) {
+        if ((type !== SECRETS && type !== JOBS) || route.name === undefined) {
           throw methodNotAllowed();
         }
-        await this.updateSecret(request, response, url, String(route.namespace), route.name, verb);
+        await this.updateObject(
+          request,
+          response,
+          url,
+          type,
+          String(route.namespace),
+          route.name,
+          verb,
+        );
         return;
       case 'delete':
         await this.delete(
@@ -796,20 +805,22 @@ export class FakeApiServer {
     this.send(response, 201, created);
   }
 
-  private async updateSecret(
+  /** Replaces (PUT) or patches a Secret or a Job, with the checks of the real server. */
+  private async updateObject(
     request: IncomingMessage,
     response: ServerResponse,
     url: URL,
+    type: ResourceType,
     namespace: string,
     name: string,
     verb: string,
   ): Promise<void> {
     const text = await readBody(request);
-    const current = this.getOrFail(SECRETS, namespace, name);
+    const current = this.getOrFail(type, namespace, name);
     let next: Json;
     if (verb === 'update') {
-      next = parseJson(text, SECRETS);
-      checkTypeMeta(next, SECRETS);
+      next = parseJson(text, type);
+      checkTypeMeta(next, type);
       const meta = (next.metadata ?? {}) as Json;
       if (meta.name !== undefined && meta.name !== name) {
         throw badRequest(
@@ -825,7 +836,7 @@ export class FakeApiServer {
         meta.resourceVersion !== undefined &&
         meta.resourceVersion !== metadataOf(current).resourceVersion
       ) {
-        throw conflict(SECRETS, name);
+        throw conflict(type, name);
       }
     } else {
       const contentType = String(request.headers['content-type'] ?? '')
@@ -851,24 +862,35 @@ export class FakeApiServer {
       ) as Json;
     }
 
-    next.kind = 'Secret';
-    next.apiVersion = 'v1';
+    next.kind = type.kind;
+    next.apiVersion = type.apiVersion;
     const meta = (next.metadata ?? {}) as Json;
     next.metadata = meta;
     const currentMeta = metadataOf(current);
     meta.name = name;
     meta.namespace = namespace;
-    meta.uid = currentMeta.uid;
-    meta.creationTimestamp = currentMeta.creationTimestamp;
-    meta.resourceVersion = currentMeta.resourceVersion;
-    const prepared = prepareSecret(next);
-    if (prepared.schema.length > 0) {
-      this.recordViolation(request, url.pathname, 'Secret', name, prepared.schema);
-      throw invalid(SECRETS, name, prepared.schema);
+    for (const field of [
+      'uid',
+      'creationTimestamp',
+      'resourceVersion',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+    ]) {
+      if (currentMeta[field] === undefined) {
+        delete meta[field];
+      } else {
+        meta[field] = currentMeta[field];
+      }
     }
-    const causes = [...prepared.causes, ...checkSecretUpdate(current, next)];
+    const prepared = type === JOBS ? prepareJobUpdate(current, next) : prepareSecret(next);
+    if (prepared.schema.length > 0) {
+      this.recordViolation(request, url.pathname, type.kind, name, prepared.schema);
+      throw invalid(type, name, prepared.schema);
+    }
+    const causes =
+      type === JOBS ? prepared.causes : [...prepared.causes, ...checkSecretUpdate(current, next)];
     if (causes.length > 0) {
-      throw invalid(SECRETS, name, causes);
+      throw invalid(type, name, causes);
     }
     if (url.searchParams.get('dryRun') === 'All') {
       this.send(response, 200, next);
@@ -878,7 +900,7 @@ export class FakeApiServer {
       this.send(response, 200, current);
       return;
     }
-    this.send(response, 200, this.store.update('secrets', next));
+    this.send(response, 200, this.store.update(type.resource, next));
   }
 
   /** Reads DeleteOptions from the query and the body, rejecting an unknown propagation policy. */
