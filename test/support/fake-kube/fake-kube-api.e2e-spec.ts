@@ -67,6 +67,16 @@ describe('fake kube API server', () => {
     });
   });
 
+  it('health is open without a token', async () => {
+    const health = await fetch(`${fake.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.text()).toBe('ok');
+    const anonymous = await fetch(`${fake.url}${SECRETS}`);
+    expect(anonymous.status).toBe(401);
+    const badToken = await kube(fake, 'GET', '/healthz', undefined, { token: 'wrong' });
+    expect(badToken.status).toBe(401);
+  });
+
   it('rotated token rejects the old one', async () => {
     const old = fake.token;
     fake.rotateToken('new-token');

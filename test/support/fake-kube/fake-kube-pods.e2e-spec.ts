@@ -655,6 +655,23 @@ describe('fake kube pods', () => {
     );
   });
 
+  it('NUL byte in a variable is a StartError', async () => {
+    await kube(fake, 'POST', SECRETS, {
+      metadata: { name: 'binary' },
+      data: { blob: Buffer.from('a\0b').toString('base64') },
+    });
+    await kube(
+      fake,
+      'POST',
+      JOBS,
+      job('nul', [shell('main', 'true', { envFrom: [{ secretRef: { name: 'binary' } }] })]),
+    );
+    const done = await finished('nul');
+    expect(conditionTypes(done)).toContain('Failed');
+    const terminated = fake.listObjects('pods')[0].status.containerStatuses[0].state.terminated;
+    expect(terminated).toMatchObject({ exitCode: 128, reason: 'StartError' });
+  });
+
   it('ttl deletes the finished job and pods', async () => {
     await kube(
       fake,

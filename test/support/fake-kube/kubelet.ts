@@ -559,7 +559,7 @@ export class Kubelet {
         reason = 'StartError';
         message = startError;
       } else {
-        ({ exitCode, reason } = await this.execute(
+        ({ exitCode, reason, message } = await this.execute(
           run,
           container,
           init,
@@ -639,7 +639,7 @@ export class Kubelet {
     restartCount: number,
     containerId: string,
     startedAt: string,
-  ): Promise<{ exitCode: number; reason: string }> {
+  ): Promise<{ exitCode: number; reason: string; message?: string }> {
     const name = String(container.name);
     const logPath = join(run.dir, 'logs', `${name}-${restartCount}.log`);
     mkdirSync(dirname(logPath), { recursive: true });
@@ -674,6 +674,10 @@ export class Kubelet {
         environment,
         logFd,
       );
+    } catch (error) {
+      // Node rejects arguments or variables with NUL bytes; a runtime fails such a container too.
+      containerRun.terminated = true;
+      return { exitCode: 128, reason: 'StartError', message: String(error) };
     } finally {
       closeSync(logFd);
     }

@@ -408,7 +408,10 @@ export class FakeApiServer {
     const token = authorization.startsWith('Bearer ')
       ? authorization.slice('Bearer '.length)
       : undefined;
-    if (token === undefined || !this.tokens.has(token)) {
+    // Health and version endpoints are open to anonymous requests, as system:public-info-viewer
+    // allows on a real server, but a token that is sent must be valid everywhere.
+    const publicPath = ['/healthz', '/readyz', '/livez', '/version'].includes(url.pathname);
+    if (token === undefined ? !publicPath : !this.tokens.has(token)) {
       throw unauthorized();
     }
 
@@ -765,16 +768,8 @@ export class FakeApiServer {
         meta.name = generateName(meta.generateName);
       }
     }
-    for (const field of [
-      'uid',
-      'resourceVersion',
-      'creationTimestamp',
-      'deletionTimestamp',
-      'generation',
-    ]) {
-      if (meta[field] !== undefined && field === 'resourceVersion') {
-        throw badRequest('resourceVersion should not be set on objects to be created');
-      }
+    if (meta.resourceVersion !== undefined) {
+      throw badRequest('resourceVersion should not be set on objects to be created');
     }
     const name = String(meta.name ?? '');
     const uid = randomUUID();
@@ -963,7 +958,11 @@ export class FakeApiServer {
       },
     };
     if (type === PODS) {
-      return this.deletePod(namespace, name, options.grace);
+      const deleted = await this.deletePod(namespace, name, options.grace);
+      if (deleted === undefined) {
+        throw notFound(type, name);
+      }
+      return deleted;
     }
     if (type === JOBS) {
       return this.deleteJob(namespace, name, options.policy) ?? success;
