@@ -40,13 +40,13 @@ function exists(path: string): boolean {
 }
 
 /**
- * Builds bwrap arguments for a container filesystem: the host's root read-only, with fresh
- * /dev, /proc, /tmp, /root and /run, the shared host folders read-only at their own paths,
- * and each mount at its mountPath. bwrap cannot create a
- * mount point inside a read-only bind, so the root is a tmpfs: every host entry is bound into
- * it, and each folder on the way to a mountPath is recreated and filled entry by entry. The
- * tmpfs is made read-only at the end, as a container image's root would be with
- * readOnlyRootFilesystem.
+ * Builds bwrap arguments for a container filesystem: the host's root read-only, with empty
+ * writable /tmp, /root and /run, fresh /dev and /proc, the shared host folders read-only at
+ * their own paths, and each mount at its mountPath. bwrap cannot create a mount point inside
+ * a read-only bind, so the root is a tmpfs: every host entry is bound into it, and each
+ * folder on the way to a mountPath is recreated and filled entry by entry. The tmpfs itself
+ * is made read-only at the end. With readOnlyRootFilesystem, /tmp, /root and /run are
+ * read-only too, and only volumes stay writable.
  */
 export function buildFilesystemArguments(
   mounts: ContainerMount[],
@@ -54,6 +54,7 @@ export function buildFilesystemArguments(
   sharedHostPaths: string[] = [],
   hiddenHostPaths: string[] = [],
   workingDir = '/',
+  readOnlyRootFilesystem = false,
 ): string[] {
   const mountPaths = new Set(mounts.map((mount) => posix.normalize(mount.mountPath)));
   const createdWorkingDir = workingDirArguments(mounts, workingDir);
@@ -67,7 +68,7 @@ export function buildFilesystemArguments(
   }
 
   const args = ['--tmpfs', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
-  args.push('--dir', '/root', '--dir', '/run');
+  args.push('--tmpfs', '/root', '--tmpfs', '/run');
 
   const fill = (dir: string): void => {
     for (const entry of readdirSync(dir).sort()) {
@@ -113,6 +114,9 @@ export function buildFilesystemArguments(
   }
   args.push(...createdWorkingDir);
   args.push('--remount-ro', '/');
+  if (readOnlyRootFilesystem) {
+    args.push('--remount-ro', '/tmp', '--remount-ro', '/root', '--remount-ro', '/run');
+  }
   args.push('--hostname', hostname);
   return args;
 }

@@ -640,6 +640,26 @@ describe('fake kube pods', () => {
     expect(await logOf(pod, 'other')).toBe('/usr/share/fresh\n');
   });
 
+  it('root stays read-only outside tmp', async () => {
+    const probe =
+      'for d in /tmp /root /run /usr /work; do touch $d/probe 2>/dev/null && echo "$d rw" || echo "$d ro"; done';
+    const writable = shell('main', probe, { volumeMounts: [{ name: 'work', mountPath: '/work' }] });
+    const locked = shell('locked', probe, {
+      volumeMounts: [{ name: 'work', mountPath: '/work' }],
+      securityContext: { readOnlyRootFilesystem: true },
+    });
+    await kube(
+      fake,
+      'POST',
+      JOBS,
+      job('readonly', [writable, locked], { volumes: [{ name: 'work', emptyDir: {} }] }),
+    );
+    await finished('readonly');
+    const pod = await podOf('readonly');
+    expect(await logOf(pod, 'main')).toBe('/tmp rw\n/root rw\n/run rw\n/usr ro\n/work rw\n');
+    expect(await logOf(pod, 'locked')).toBe('/tmp ro\n/root ro\n/run ro\n/usr ro\n/work rw\n');
+  });
+
   it('command not on PATH is a StartError', async () => {
     await kube(
       fake,

@@ -663,6 +663,7 @@ export class Kubelet {
         ? [this.options.stateDir]
         : [],
       workingDir,
+      ((container.securityContext ?? {}) as Json).readOnlyRootFilesystem === true,
     );
     let child: ChildProcess;
     try {
