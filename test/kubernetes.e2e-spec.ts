@@ -623,6 +623,25 @@ const replicaDatabase = databaseTargets().find((target) => target.name === 'mari
     expect(later.reason).toBe('cancelled');
   });
 
+  it('records the end of a job whose replica stopped', async () => {
+    const [third, thirdApi] = await startReplica();
+    try {
+      const id = await launchJob(thirdApi, 'slow');
+      await waitFor('the Job to be created', async () => fake.getObject('jobs', id));
+      await third.stop('SIGKILL');
+
+      const job = await waitForEnd(firstApi, id, 30_000);
+      expect(job.status).toBe('succeeded');
+      expect(job.stdout).toBe('line 1\nline 2\nline 3\nline 4\nline 5\nline 6\n');
+      expect(first.logs + second.logs).toMatch(
+        new RegExp(`job '${id}' ended, but the server that launched it has not recorded it`),
+      );
+    } finally {
+      await third.stop();
+      third.removeDataDir();
+    }
+  });
+
   it('follows on one replica a job that the other launched', async () => {
     const id = await launchJob(firstApi, 'slow');
     const response = await secondApi.get(`/api/v1/jobs/${id}/log?follow=true`);

@@ -65,6 +65,12 @@ export interface JobOutcome {
 export interface JobEventSink {
   jobStarted(jobId: string, startedAt: Date): Promise<void>;
   jobEnded(jobId: string, outcome: JobOutcome): Promise<void>;
+  /**
+   * Returns whether the job is still recorded as queued or running. An executor that shares
+   * its jobs with other servers asks before it records the end of a job that another server
+   * launched.
+   */
+  isUnfinished?(jobId: string): Promise<boolean>;
 }
 
 /** A job the database still records as running when the server starts. */

@@ -101,6 +101,11 @@ export class JobDispatcher implements JobEventSink, OnApplicationBootstrap, OnAp
     return launchedHere || cancelled;
   }
 
+  async isUnfinished(jobId: string): Promise<boolean> {
+    const job = await this.jobs.findById(jobId);
+    return job !== null && !this.jobs.isFinished(job.status);
+  }
+
   async jobStarted(jobId: string, startedAt: Date): Promise<void> {
     await this.jobs.markStarted(jobId, startedAt);
     this.logger.debug(`job '${jobId}' recorded as started`);

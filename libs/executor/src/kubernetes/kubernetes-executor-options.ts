@@ -14,4 +14,6 @@ export interface KubernetesExecutorOptions extends Omit<JobSpecSettings, 'namesp
   logger: ExecutorLogger;
   /** Milliseconds to wait before a vanished pod or Job makes its job fail as lost. */
   lostGraceMs?: number;
+  /** Milliseconds that another server has to record the end of a job it launched. */
+  orphanGraceMs?: number;
 }

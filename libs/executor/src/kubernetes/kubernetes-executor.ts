@@ -35,6 +35,9 @@ const REQUIRED_PERMISSIONS: Permission[] = [
 /** Time a deleted Job or pod is given before its job counts as lost; a cancel or the Job's own end comes first. */
 const DEFAULT_LOST_GRACE_MS = 3000;
 
+/** How long another server's job may stay unrecorded after its end before this server records it. */
+const DEFAULT_ORPHAN_GRACE_MS = 10_000;
+
 /** How long a watch may keep failing before the readiness check fails. */
 const WATCH_FAILURE_GRACE_MS = 30_000;
 
@@ -44,15 +47,23 @@ const CANCEL_MEMORY_MS = 60_000;
 /** Lines of the clone container's log quoted in a failure reason. */
 const CLONE_REASON_LINES = 3;
 
-/** A job this executor launched or took over at start, until its end is recorded. */
+/** A Kriten Job that this executor follows, until its end is recorded or left to its owner. */
 interface TrackedJob {
   readonly jobId: string;
+  /**
+   * True for a job this server launched or took over at start, whose end it records at once.
+   * Another server's job is followed too, but its end is recorded here only when that server
+   * has not recorded it after ORPHAN_GRACE_MS, because it stopped in the meantime.
+   */
+  owned: boolean;
   settled: boolean;
   startReport?: Promise<void>;
   pullErrorTimer?: NodeJS.Timeout;
   lostTimer?: NodeJS.Timeout;
   /** Output read when Kubernetes began deleting the pod, in case the pod is gone at the end. */
   outputBeforeDeletion?: Promise<CollectedOutput>;
+  /** When the main container started, as the pod showed it. */
+  startedAt?: Date;
 }
 
 /** A job's log as read from its pod. */
@@ -93,6 +104,11 @@ export class KubernetesExecutor implements JobExecutor {
   private readonly lostGraceMs: number;
   private events: JobEventSink | undefined;
   private readonly tracked = new Map<string, TrackedJob>();
+  /** Jobs whose end was recorded or left to their owner, so that later events do not follow them again. */
+  private readonly settledIds = new Set<string>();
+  /** Ends of other servers' jobs, waiting for the check whether their owner recorded them. */
+  private readonly orphanChecks = new Map<string, { timer: NodeJS.Timeout; ending: Ending }>();
+  private readonly orphanGraceMs: number;
   private readonly cancelling = new Set<string>();
   /** Latest state of every Kriten Job, by job id, as the watch reports it. */
   private readonly jobObjects = new Map<string, Job>();
@@ -106,6 +122,7 @@ export class KubernetesExecutor implements JobExecutor {
     this.api = options.api;
     this.logger = options.logger;
     this.lostGraceMs = options.lostGraceMs ?? DEFAULT_LOST_GRACE_MS;
+    this.orphanGraceMs = options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS;
   }
 
   async checkReady(): Promise<void> {
@@ -171,7 +188,7 @@ export class KubernetesExecutor implements JobExecutor {
     this.events = events;
     const manifest = buildJobManifest(job, { ...this.options, namespace: this.api.namespace });
 
-    const tracked: TrackedJob = { jobId: job.jobId, settled: false };
+    const tracked: TrackedJob = { jobId: job.jobId, owned: true, settled: false };
     this.tracked.set(job.jobId, tracked);
     try {
       await this.api.createJob(manifest);
@@ -269,10 +286,25 @@ export class KubernetesExecutor implements JobExecutor {
     let adopted = 0;
     let lost = 0;
     for (const { jobId } of jobs) {
-      if (this.tracked.has(jobId)) {
+      const pendingCheck = this.orphanChecks.get(jobId);
+      if (pendingCheck !== undefined) {
+        // Its end was seen while no server recorded it, so it is recorded now.
+        adopted++;
+        clearTimeout(pendingCheck.timer);
+        this.orphanChecks.delete(jobId);
+        this.finish({ jobId, owned: true, settled: true }, pendingCheck.ending).catch(
+          (error: unknown) =>
+            this.logger.error(`job '${jobId}': recording its end failed: ${describe(error)}`),
+        );
         continue;
       }
-      const tracked: TrackedJob = { jobId, settled: false };
+      const known = this.tracked.get(jobId);
+      if (known !== undefined) {
+        known.owned = true;
+        adopted++;
+        continue;
+      }
+      const tracked: TrackedJob = { jobId, owned: true, settled: false };
       this.tracked.set(jobId, tracked);
 
       const job = this.jobObjects.get(jobId);
@@ -310,11 +342,15 @@ export class KubernetesExecutor implements JobExecutor {
       clearTimeout(tracked.pullErrorTimer);
       clearTimeout(tracked.lostTimer);
     }
+    for (const check of this.orphanChecks.values()) {
+      clearTimeout(check.timer);
+    }
     await Promise.all(this.watchers.map((watcher) => watcher.stop()));
     this.notifyChange();
     // The Jobs run on in the cluster; the next start takes them over.
+    const owned = [...this.tracked.values()].filter((tracked) => tracked.owned).length;
     this.logger.log(
-      `kubernetes executor stopped watching; ${this.tracked.size} job(s) go on running in the cluster`,
+      `kubernetes executor stopped watching; ${owned} job(s) of this server go on running in the cluster`,
     );
   }
 
@@ -360,8 +396,14 @@ export class KubernetesExecutor implements JobExecutor {
         this.onJobGone(jobId);
       }
     }
+    for (const jobId of this.settledIds) {
+      if (!listed.has(jobId)) {
+        this.settledIds.delete(jobId);
+      }
+    }
     for (const [jobId, job] of listed) {
       this.jobObjects.set(jobId, job);
+      this.followIfNew(jobId);
       this.onJobChange(jobId, job);
     }
     this.notifyChange();
@@ -372,8 +414,12 @@ export class KubernetesExecutor implements JobExecutor {
     if (type === 'DELETED') {
       this.jobObjects.delete(jobId);
       this.onJobGone(jobId);
+      if (!this.orphanChecks.has(jobId)) {
+        this.settledIds.delete(jobId);
+      }
     } else {
       this.jobObjects.set(jobId, job);
+      this.followIfNew(jobId);
       this.onJobChange(jobId, job);
     }
     this.notifyChange();
@@ -418,6 +464,18 @@ export class KubernetesExecutor implements JobExecutor {
       this.onPodChange(jobId, pod);
     }
     this.notifyChange();
+  }
+
+  /** Starts following another server's job, so that its end is recorded even if that server stops. */
+  private followIfNew(jobId: string): void {
+    if (this.tracked.has(jobId) || this.settledIds.has(jobId) || this.cancelling.has(jobId)) {
+      return;
+    }
+    this.tracked.set(jobId, { jobId, owned: false, settled: false });
+    const pod = this.pods.get(jobId);
+    if (pod !== undefined) {
+      this.onPodChange(jobId, pod);
+    }
   }
 
   private onJobChange(jobId: string, job: Job): void {
@@ -566,7 +624,8 @@ export class KubernetesExecutor implements JobExecutor {
   }
 
   private reportStart(tracked: TrackedJob, startedAt: Date): void {
-    if (tracked.startReport !== undefined) {
+    tracked.startedAt ??= startedAt;
+    if (tracked.startReport !== undefined || !tracked.owned) {
       return;
     }
     tracked.startReport = this.report(tracked.jobId, 'jobStarted', (events) =>
@@ -579,17 +638,52 @@ export class KubernetesExecutor implements JobExecutor {
     clearTimeout(tracked.pullErrorTimer);
     clearTimeout(tracked.lostTimer);
     this.tracked.delete(tracked.jobId);
+    this.settledIds.add(tracked.jobId);
   }
 
-  /** Records a job's end once, with its logs, and deletes the Job when asked to. */
+  /**
+   * Records a job's end once, with its logs, and deletes the Job when asked to. The end of
+   * another server's job is recorded only if that server has not recorded it in time.
+   */
   private settle(tracked: TrackedJob, ending: Ending): void {
     if (tracked.settled) {
       return;
     }
     this.stopTracking(tracked);
+    if (!tracked.owned) {
+      this.checkOrphanLater(tracked, ending);
+      return;
+    }
     this.finish(tracked, ending).catch((error: unknown) =>
       this.logger.error(`job '${tracked.jobId}': recording its end failed: ${describe(error)}`),
     );
+  }
+
+  private checkOrphanLater(tracked: TrackedJob, ending: Ending): void {
+    const { jobId } = tracked;
+    const timer = setTimeout(() => {
+      this.orphanChecks.delete(jobId);
+      this.recordOrphan(tracked, ending).catch((error: unknown) =>
+        this.logger.error(`job '${jobId}': recording its end failed: ${describe(error)}`),
+      );
+    }, this.orphanGraceMs);
+    this.orphanChecks.set(jobId, { timer, ending });
+  }
+
+  private async recordOrphan(tracked: TrackedJob, ending: Ending): Promise<void> {
+    const { jobId } = tracked;
+    const unfinished = await this.events?.isUnfinished?.(jobId);
+    if (unfinished !== true) {
+      return;
+    }
+    this.logger.warn(
+      `job '${jobId}' ended, but the server that launched it has not recorded it: recording it here`,
+    );
+    tracked.owned = true;
+    if (tracked.startedAt !== undefined) {
+      this.reportStart(tracked, tracked.startedAt);
+    }
+    await this.finish(tracked, ending);
   }
 
   private async finish(tracked: TrackedJob, ending: Ending): Promise<void> {
