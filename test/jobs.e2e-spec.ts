@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { DatabaseTarget, databaseTargets } from './support/databases';
+import { ExecutorRuntime, TestTarget, testTargets } from './support/executors';
 import { GitRepository } from './support/git-repos';
 import { ApiClient } from './support/http-client';
 import {
@@ -50,17 +50,21 @@ async function countJobs(api: ApiClient): Promise<number> {
   return Number(response.headers.get('x-total-count'));
 }
 
-describe.each(databaseTargets())('jobs on $name', (target: DatabaseTarget) => {
+describe.each(testTargets())('jobs on $name', ({ database: target, executor }: TestTarget) => {
+  let runtime: ExecutorRuntime;
+  /** What the fake API server of the server with 2 job slots recorded before it stopped. */
+  let limitedViolations: unknown[] = [];
   let server: KritenServer;
   let databaseUrl: string | undefined;
   let api: ApiClient;
   let repository: GitRepository;
 
   beforeAll(async () => {
+    runtime = await executor.start();
     databaseUrl = await target.create();
     server = await KritenServer.start({
       databaseUrl,
-      env: { KRITEN_MAX_CONCURRENT_JOBS: '8' },
+      env: { ...runtime.env, KRITEN_MAX_CONCURRENT_JOBS: '8' },
     });
     api = new ApiClient(server.baseUrl);
     await api.login('root', ROOT_PASSWORD);
@@ -72,6 +76,7 @@ describe.each(databaseTargets())('jobs on $name', (target: DatabaseTarget) => {
     await server?.stop();
     server?.removeDataDir();
     await target.drop(databaseUrl);
+    await runtime?.stop();
     if (repository) {
       rmSync(repository.path, { recursive: true, force: true });
     }
@@ -581,15 +586,22 @@ describe.each(databaseTargets())('jobs on $name', (target: DatabaseTarget) => {
   });
 
   describe('with 2 job slots and 4 KiB output', () => {
+    let limitedRuntime: ExecutorRuntime;
     let limitedServer: KritenServer;
     let limitedDatabaseUrl: string | undefined;
     let limited: ApiClient;
 
     beforeAll(async () => {
+      // A runtime of its own, so that two servers never share one namespace's Jobs.
+      limitedRuntime = await executor.start();
       limitedDatabaseUrl = await target.create();
       limitedServer = await KritenServer.start({
         databaseUrl: limitedDatabaseUrl,
-        env: { KRITEN_MAX_CONCURRENT_JOBS: '2', KRITEN_MAX_OUTPUT_BYTES: '4096' },
+        env: {
+          ...limitedRuntime.env,
+          KRITEN_MAX_CONCURRENT_JOBS: '2',
+          KRITEN_MAX_OUTPUT_BYTES: '4096',
+        },
       });
       limited = new ApiClient(limitedServer.baseUrl);
       await limited.login('root', ROOT_PASSWORD);
@@ -608,6 +620,8 @@ describe.each(databaseTargets())('jobs on $name', (target: DatabaseTarget) => {
       await limitedServer?.stop();
       limitedServer?.removeDataDir();
       await target.drop(limitedDatabaseUrl);
+      limitedViolations = limitedRuntime?.violations() ?? [];
+      await limitedRuntime?.stop();
     });
 
     it('long output is truncated', async () => {
@@ -679,4 +693,11 @@ describe.each(databaseTargets())('jobs on $name', (target: DatabaseTarget) => {
       expect(statuses).toEqual(Array(5).fill('succeeded'));
     });
   });
+
+  if (executor.name === 'kubernetes') {
+    it('fake API server saw no violations', () => {
+      expect(runtime.violations()).toEqual([]);
+      expect(limitedViolations).toEqual([]);
+    });
+  }
 });

@@ -1,5 +1,11 @@
 import { rmSync } from 'node:fs';
-import { DatabaseTarget, databaseTargets } from './support/databases';
+import { DatabaseTarget } from './support/databases';
+import {
+  databaseTargetsFor,
+  describeEachTarget,
+  ExecutorRuntime,
+  kubernetesExecutor,
+} from './support/executors';
 import { GitRepository } from './support/git-repos';
 import { ApiClient } from './support/http-client';
 import {
@@ -104,52 +110,163 @@ async function restartWithJobs(
   }
 }
 
-describe.each(databaseTargets())('restart on $name', (target: DatabaseTarget) => {
-  let repository: GitRepository;
+// The local executor's jobs are processes of the server, so they end with it and are failed.
+describeEachTarget(
+  databaseTargetsFor('local'),
+  'restart with the local executor on $name',
+  (target: DatabaseTarget) => {
+    let repository: GitRepository;
 
-  beforeAll(() => {
-    repository = GitRepository.create({ 'README.md': '# restart suite\n' });
-  });
-
-  afterAll(() => {
-    rmSync(repository.path, { recursive: true, force: true });
-  });
-
-  describe.each<NodeJS.Signals>(['SIGKILL', 'SIGTERM'])('after %s', (signal) => {
-    let databaseUrl: string | undefined;
-    let outcome: RestartOutcome;
-
-    beforeAll(async () => {
-      databaseUrl = await target.create();
-      outcome = await restartWithJobs(databaseUrl, repository, signal);
-    }, 60_000);
-
-    afterAll(async () => {
-      await target.drop(databaseUrl);
+    beforeAll(() => {
+      repository = GitRepository.create({ 'README.md': '# restart suite\n' });
     });
 
-    it('jobs were queued before stop', () => {
-      expect(outcome.queuedBeforeStop).toEqual(['queued', 'queued']);
+    afterAll(() => {
+      rmSync(repository.path, { recursive: true, force: true });
     });
 
-    it('server stops within 10 s', () => {
-      expect(outcome.stopMilliseconds).toBeLessThan(10_000);
+    describe.each<NodeJS.Signals>(['SIGKILL', 'SIGTERM'])('after %s', (signal) => {
+      let databaseUrl: string | undefined;
+      let outcome: RestartOutcome;
+
+      beforeAll(async () => {
+        databaseUrl = await target.create();
+        outcome = await restartWithJobs(databaseUrl, repository, signal);
+      }, 60_000);
+
+      afterAll(async () => {
+        await target.drop(databaseUrl);
+      });
+
+      it('jobs were queued before stop', () => {
+        expect(outcome.queuedBeforeStop).toEqual(['queued', 'queued']);
+      });
+
+      it('server stops within 10 s', () => {
+        expect(outcome.stopMilliseconds).toBeLessThan(10_000);
+      });
+
+      it('no job process outlives server', () => {
+        expect(outcome.processesAfterStop).toEqual([]);
+      });
+
+      it('running job is failed with reason', () => {
+        expect(outcome.longJob.status).toBe('failed');
+        expect(outcome.longJob.failed).toBe(1);
+        expect(outcome.longJob.reason).toMatch(/server (stopped|restarted)/);
+        expect(outcome.longJob.completion_time).not.toBeNull();
+      });
+
+      it('queued jobs run after restart', () => {
+        expect(outcome.queuedJobs.map((job) => job.status)).toEqual(['succeeded', 'succeeded']);
+        expect(outcome.queuedJobs.map((job) => job.stdout)).toEqual(['quick\n', 'quick\n']);
+      });
+    });
+  },
+);
+
+interface AdoptionOutcome {
+  queuedBeforeStop: string[];
+  longJob: JobView;
+  queuedJobs: JobView[];
+  violations: unknown[];
+}
+
+/**
+ * Like restartWithJobs, against the fake Kubernetes API server. Kubernetes Jobs go on running
+ * while no server watches them, so the new server takes the long job over and records its end.
+ */
+async function restartWithKubernetesJobs(
+  databaseUrl: string | undefined,
+  repository: GitRepository,
+  signal: NodeJS.Signals,
+): Promise<AdoptionOutcome> {
+  const runtime: ExecutorRuntime = await kubernetesExecutor.start();
+  const env = { ...runtime.env, ...ONE_SLOT };
+  let first: KritenServer | undefined;
+  let second: KritenServer | undefined;
+  try {
+    first = await KritenServer.start({ databaseUrl, env });
+    const api = new ApiClient(first.baseUrl);
+    await api.login('root', ROOT_PASSWORD);
+    await createRunner(api, { name: 'scripts', gitURL: repository.url });
+    await createTask(api, {
+      name: 'long',
+      runner: 'scripts',
+      command: 'echo begun; sleep 3; echo finished',
+    });
+    await createTask(api, { name: 'quick', runner: 'scripts', command: 'echo quick' });
+
+    const longId = await launchJob(api, 'long', {});
+    await waitForStatus(api, longId, 'running');
+    const queuedIds = [await launchJob(api, 'quick', {}), await launchJob(api, 'quick', {})];
+    const queuedBeforeStop = await Promise.all(
+      queuedIds.map(async (id) => (await api.get<JobView>(`/api/v1/jobs/${id}`)).body.status),
+    );
+    await stopWithin(first, signal, 15_000);
+
+    second = await KritenServer.start({ dataDir: first.dataDir, databaseUrl, env });
+    const restarted = new ApiClient(second.baseUrl);
+    await restarted.login('root', ROOT_PASSWORD);
+    const longJob = await waitForEnd(restarted, longId);
+    const queuedJobs = [];
+    for (const id of queuedIds) {
+      queuedJobs.push(await waitForEnd(restarted, id));
+    }
+    return { queuedBeforeStop, longJob, queuedJobs, violations: runtime.violations() };
+  } finally {
+    await first?.stop('SIGKILL');
+    await second?.stop();
+    first?.removeDataDir();
+    await runtime.stop();
+  }
+}
+
+describeEachTarget(
+  databaseTargetsFor('kubernetes'),
+  'restart with the kubernetes executor on $name',
+  (target: DatabaseTarget) => {
+    let repository: GitRepository;
+
+    beforeAll(() => {
+      repository = GitRepository.create({ 'README.md': '# restart suite\n' });
     });
 
-    it('no job process outlives server', () => {
-      expect(outcome.processesAfterStop).toEqual([]);
+    afterAll(() => {
+      rmSync(repository.path, { recursive: true, force: true });
     });
 
-    it('running job is failed with reason', () => {
-      expect(outcome.longJob.status).toBe('failed');
-      expect(outcome.longJob.failed).toBe(1);
-      expect(outcome.longJob.reason).toMatch(/server (stopped|restarted)/);
-      expect(outcome.longJob.completion_time).not.toBeNull();
-    });
+    describe.each<NodeJS.Signals>(['SIGKILL', 'SIGTERM'])('after %s', (signal) => {
+      let databaseUrl: string | undefined;
+      let outcome: AdoptionOutcome;
 
-    it('queued jobs run after restart', () => {
-      expect(outcome.queuedJobs.map((job) => job.status)).toEqual(['succeeded', 'succeeded']);
-      expect(outcome.queuedJobs.map((job) => job.stdout)).toEqual(['quick\n', 'quick\n']);
+      beforeAll(async () => {
+        databaseUrl = await target.create();
+        outcome = await restartWithKubernetesJobs(databaseUrl, repository, signal);
+      }, 60_000);
+
+      afterAll(async () => {
+        await target.drop(databaseUrl);
+      });
+
+      it('jobs were queued before stop', () => {
+        expect(outcome.queuedBeforeStop).toEqual(['queued', 'queued']);
+      });
+
+      it('running job is taken over', () => {
+        expect(outcome.longJob.status).toBe('succeeded');
+        expect(outcome.longJob.exit_code).toBe(0);
+        expect(outcome.longJob.stdout).toBe('begun\nfinished\n');
+      });
+
+      it('queued jobs run after restart', () => {
+        expect(outcome.queuedJobs.map((job) => job.status)).toEqual(['succeeded', 'succeeded']);
+        expect(outcome.queuedJobs.map((job) => job.stdout)).toEqual(['quick\n', 'quick\n']);
+      });
+
+      it('fake API server saw no violations', () => {
+        expect(outcome.violations).toEqual([]);
+      });
     });
-  });
-});
+  },
+);

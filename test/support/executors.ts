@@ -90,3 +90,25 @@ export function testTargets(): TestTarget[] {
     })),
   );
 }
+
+/**
+ * The database targets for suites that only make sense with one executor, such as checks of
+ * this host's processes; empty when KRITEN_TEST_EXECUTORS leaves that executor out.
+ */
+export function databaseTargetsFor(executor: ExecutorTarget['name']): DatabaseTarget[] {
+  return executorTargets().some((target) => target.name === executor) ? databaseTargets() : [];
+}
+
+/**
+ * Declares a describe block per target, like describe.each, and nothing when there is no
+ * target: describe.each rejects an empty table.
+ */
+export function describeEachTarget<T extends object>(
+  targets: T[],
+  name: string,
+  body: (target: T) => void,
+): void {
+  if (targets.length > 0) {
+    describe.each(targets)(name, body);
+  }
+}
