@@ -1,14 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { GarbageCollector } from './garbage-collector';
+import { parseJson, readBody, routeOf, verbOf, withoutTypeMeta, type Route } from './http-routing';
 import { JobController, generateName } from './job-controller';
 import { Kubelet } from './kubelet';
+import { matchesSelectors, selectorsOf } from './object-filter';
 import { applyJsonPatch, applyMergePatch, PATCH_TYPES } from './patch';
+import { servePodLog } from './pod-logs';
 import {
   checkSecretUpdate,
   checkTypeMeta,
-  fieldValues,
   JOBS,
   NAMESPACES,
   PODS,
@@ -20,19 +22,12 @@ import {
   type ResourceType,
 } from './resources';
 import { checkSchema } from './schema';
-import {
-  matchesSelector,
-  parseFieldSelector,
-  parseLabelSelector,
-  type Selector,
-} from './selectors';
 import { ScenarioRegistry } from './scenarios';
 import {
   ApiError,
   alreadyExists,
   badRequest,
   conflict,
-  expired,
   FieldError,
   forbidden,
   invalid,
@@ -42,8 +37,8 @@ import {
   type StatusCause,
   unauthorized,
 } from './status';
-import { kubeTime, metadataOf, ObjectStore, type Json, type StoredEvent } from './store';
-import { randomUUID } from 'node:crypto';
+import { kubeTime, metadataOf, ObjectStore, type Json } from './store';
+import { serveWatch } from './watch-stream';
 
 /** One request as the fake API server saw it, for counting API calls. */
 export interface RecordedCall {
@@ -90,100 +85,6 @@ export interface ServerSettings {
   stateDir: string;
   bwrapPath: string;
   sharedHostPaths: string[];
-}
-
-interface Route {
-  type: ResourceType;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
-}
-
-const LOG_POLL_MILLISECONDS = 50;
-
-function routeOf(path: string): Route | undefined {
-  const parts = path.split('/').filter((part) => part !== '');
-  let rest: string[];
-  let group: string;
-  if (parts[0] === 'api' && parts[1] === 'v1') {
-    group = '';
-    rest = parts.slice(2);
-  } else if (parts[0] === 'apis' && parts.length >= 3) {
-    group = `${parts[1]}/${parts[2]}`;
-    rest = parts.slice(3);
-  } else {
-    return undefined;
-  }
-  const types: Record<string, ResourceType> = {
-    '/pods': PODS,
-    '/secrets': SECRETS,
-    '/namespaces': NAMESPACES,
-    'batch/v1/jobs': JOBS,
-    'authorization.k8s.io/v1/selfsubjectaccessreviews': SELF_SUBJECT_ACCESS_REVIEWS,
-  };
-  const lookup = (resource: string): ResourceType | undefined => types[`${group}/${resource}`];
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const type = lookup(rest[2]);
-    if (type === undefined || type === NAMESPACES || rest.length > 5) {
-      return undefined;
-    }
-    return { type, namespace: rest[1], name: rest[3], subresource: rest[4] };
-  }
-  if (rest.length === 0 || rest.length > 2) {
-    return undefined;
-  }
-  const type = lookup(rest[0]);
-  return type === undefined ? undefined : { type, name: rest[1] };
-}
-
-function verbOf(method: string, route: Route | undefined, query: URLSearchParams): string {
-  const watch = query.get('watch');
-  switch (method) {
-    case 'GET':
-      if (watch === 'true' || watch === '1') {
-        return 'watch';
-      }
-      return route?.name === undefined ? 'list' : 'get';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return route?.name === undefined ? 'deletecollection' : 'delete';
-    default:
-      return method.toLowerCase();
-  }
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) {
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(text: string, type: ResourceType): Json {
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new Error('not an object');
-    }
-    return value as Json;
-  } catch (error) {
-    throw badRequest(
-      `${type.kind} in version "${type.apiVersion.split('/').pop()}" cannot be handled as a ${type.kind}: ${(error as Error).message}`,
-    );
-  }
-}
-
-function withoutTypeMeta(object: Json): Json {
-  const copy = { ...object };
-  delete copy.kind;
-  delete copy.apiVersion;
-  return copy;
 }
 
 /** The HTTP side of the fake: routing, authentication, authorization, CRUD, watches and logs. */
@@ -505,7 +406,8 @@ export class FakeApiServer {
     }
     if (route.subresource !== undefined) {
       if (type === PODS && route.subresource === 'log' && verb === 'get') {
-        await this.streamLog(request, response, url, String(route.namespace), String(route.name));
+        const pod = this.getOrFail(PODS, String(route.namespace), String(route.name));
+        await servePodLog(request, response, url, pod, this.kubelet);
         return;
       }
       if (type === JOBS && route.subresource === 'status' && verb === 'get') {
@@ -575,31 +477,16 @@ export class FakeApiServer {
     return object;
   }
 
-  private selectorsOf(url: URL, type: ResourceType): { labels: Selector; fields: Selector } {
-    return {
-      labels: parseLabelSelector(url.searchParams.get('labelSelector')),
-      fields: parseFieldSelector(url.searchParams.get('fieldSelector'), type.fieldLabels),
-    };
-  }
-
-  private matches(object: Json, selectors: { labels: Selector; fields: Selector }): boolean {
-    const labels = (metadataOf(object).labels ?? {}) as Record<string, string>;
-    return (
-      matchesSelector(selectors.labels, labels) &&
-      matchesSelector(selectors.fields, fieldValues(object))
-    );
-  }
-
   private list(
     response: ServerResponse,
     url: URL,
     type: ResourceType,
     namespace: string | undefined,
   ): void {
-    const selectors = this.selectorsOf(url, type);
+    const selectors = selectorsOf(url, type);
     let items = this.store
       .list(type.resource, type === NAMESPACES ? undefined : namespace)
-      .filter((object) => this.matches(object, selectors));
+      .filter((object) => matchesSelectors(object, selectors));
     const metadata: Json = { resourceVersion: String(this.store.currentRevision) };
 
     const continueToken = url.searchParams.get('continue');
@@ -645,96 +532,19 @@ export class FakeApiServer {
     type: ResourceType,
     namespace: string | undefined,
   ): void {
-    const selectors = this.selectorsOf(url, type);
-    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true';
-    const requested = url.searchParams.get('resourceVersion') ?? '';
-    const timeoutSeconds = Number(
-      url.searchParams.get('timeoutSeconds') ?? this.settings.defaultWatchTimeoutSeconds,
-    );
-
-    response.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-    response.flushHeaders();
-    const write = (event: Json): void => {
-      response.write(`${JSON.stringify(event)}\n`);
-    };
-
-    if (
-      this.expireNextWatches > 0 ||
-      (requested !== '' &&
-        requested !== '0' &&
-        Number(requested) < this.store.oldestWatchableRevision)
-    ) {
-      if (this.expireNextWatches > 0) {
-        this.expireNextWatches--;
-      }
-      write({
-        type: 'ERROR',
-        object: expired(
-          requested === '' ? String(this.store.currentRevision) : requested,
-          this.store.oldestWatchableRevision,
-        ).toStatus(),
-      });
-      response.end();
-      return;
+    const expire = this.expireNextWatches > 0;
+    if (expire) {
+      this.expireNextWatches--;
     }
-
-    const relevant = (event: StoredEvent): boolean =>
-      event.resource === type.resource &&
-      (namespace === undefined || event.namespace === namespace);
-    const deliver = (event: StoredEvent): void => {
-      if (!relevant(event)) {
-        return;
-      }
-      const now = this.matches(event.object, selectors);
-      const before = event.previous !== undefined && this.matches(event.previous, selectors);
-      if (event.type === 'MODIFIED') {
-        if (now && before) {
-          write({ type: 'MODIFIED', object: event.object });
-        } else if (now) {
-          write({ type: 'ADDED', object: event.object });
-        } else if (before) {
-          write({ type: 'DELETED', object: event.object });
-        }
-      } else if (now || (event.type === 'DELETED' && before)) {
-        write({ type: event.type, object: event.object });
-      }
-    };
-
-    if (requested === '' || requested === '0') {
-      for (const object of this.store.list(type.resource, namespace)) {
-        if (this.matches(object, selectors)) {
-          write({ type: 'ADDED', object });
-        }
-      }
-    } else {
-      for (const event of this.store.eventsAfter(Number(requested))) {
-        deliver(event);
-      }
-    }
-    const unsubscribe = this.store.subscribe(deliver);
-    this.watches.add(response);
-
-    const bookmarkTimer = bookmarks
-      ? setInterval(() => {
-          write({
-            type: 'BOOKMARK',
-            object: {
-              kind: type.kind,
-              apiVersion: type.apiVersion,
-              metadata: { resourceVersion: String(this.store.currentRevision) },
-            },
-          });
-        }, this.settings.bookmarkIntervalMilliseconds)
-      : undefined;
-    const timeout = setTimeout(() => response.end(), timeoutSeconds * 1000);
-    const finish = (): void => {
-      unsubscribe();
-      clearInterval(bookmarkTimer);
-      clearTimeout(timeout);
-      this.watches.delete(response);
-    };
-    response.on('close', finish);
-    request.on('close', finish);
+    serveWatch(request, response, url, {
+      store: this.store,
+      type,
+      namespace,
+      expire,
+      bookmarkIntervalMilliseconds: this.settings.bookmarkIntervalMilliseconds,
+      defaultTimeoutSeconds: this.settings.defaultWatchTimeoutSeconds,
+      openWatches: this.watches,
+    });
   }
 
   private async create(
@@ -1002,10 +812,10 @@ export class FakeApiServer {
     namespace: string,
   ): Promise<void> {
     const options = await this.readDeleteOptions(request, url, type);
-    const selectors = this.selectorsOf(url, type);
+    const selectors = selectorsOf(url, type);
     const matching = this.store
       .list(type.resource, namespace)
-      .filter((object) => this.matches(object, selectors));
+      .filter((object) => matchesSelectors(object, selectors));
     const items: Json[] = [];
     for (const object of matching) {
       await this.deleteObject(type, object, options);
@@ -1068,144 +878,5 @@ export class FakeApiServer {
           }
         : { allowed: false },
     });
-  }
-
-  private containerStateError(pod: Json, container: string): ApiError | undefined {
-    const status = (pod.status ?? {}) as Json;
-    const entries = [
-      ...((status.initContainerStatuses ?? []) as Json[]),
-      ...((status.containerStatuses ?? []) as Json[]),
-    ];
-    const entry = entries.find((candidate) => candidate.name === container);
-    const podName = String(metadataOf(pod).name);
-    const waiting =
-      entry === undefined
-        ? { reason: 'ContainerCreating' }
-        : ((entry.state as Json).waiting as Json | undefined);
-    if (waiting === undefined) {
-      return undefined;
-    }
-    const reason = String(waiting.reason ?? '');
-    const detail =
-      reason === 'ErrImagePull'
-        ? "image can't be pulled"
-        : reason === 'ImagePullBackOff'
-          ? 'trying and failing to pull image'
-          : reason;
-    return badRequest(
-      `container "${container}" in pod "${podName}" is waiting to start: ${detail}`,
-    );
-  }
-
-  private async streamLog(
-    request: IncomingMessage,
-    response: ServerResponse,
-    url: URL,
-    namespace: string,
-    name: string,
-  ): Promise<void> {
-    const pod = this.getOrFail(PODS, namespace, name);
-    const spec = pod.spec as Json;
-    const containers = ((spec.containers ?? []) as Json[]).map((container) =>
-      String(container.name),
-    );
-    const initContainers = ((spec.initContainers ?? []) as Json[]).map((container) =>
-      String(container.name),
-    );
-    let container = url.searchParams.get('container') ?? '';
-    if (container === '') {
-      if (containers.length !== 1) {
-        const initPart =
-          initContainers.length > 0
-            ? ` or one of the init containers: [${initContainers.join(' ')}]`
-            : '';
-        throw badRequest(
-          `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${initPart}`,
-        );
-      }
-      container = containers[0];
-    }
-    if (!containers.includes(container) && !initContainers.includes(container)) {
-      throw badRequest(`container ${container} is not valid for pod ${name}`);
-    }
-    if (url.searchParams.get('previous') === 'true') {
-      const statuses = [
-        ...(((pod.status as Json | undefined)?.initContainerStatuses ?? []) as Json[]),
-        ...(((pod.status as Json | undefined)?.containerStatuses ?? []) as Json[]),
-      ];
-      const entry = statuses.find((candidate) => candidate.name === container);
-      if (entry === undefined || Number(entry.restartCount ?? 0) === 0) {
-        throw badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
-      }
-    }
-    const stateError = this.containerStateError(pod, container);
-    if (stateError !== undefined) {
-      throw stateError;
-    }
-    const uid = String(metadataOf(pod).uid);
-    const run = this.kubelet.containerLog(uid, container);
-    response.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
-    response.flushHeaders();
-    if (run === undefined) {
-      response.end();
-      return;
-    }
-
-    const previous = url.searchParams.get('previous') === 'true';
-    const logPath = previous ? (run.previousLogPath ?? run.logPath) : run.logPath;
-    const readFrom = (offset: number): Buffer => {
-      let fd: number;
-      try {
-        fd = openSync(logPath, 'r');
-      } catch {
-        return Buffer.alloc(0);
-      }
-      try {
-        const size = statSync(logPath).size;
-        const buffer = Buffer.alloc(Math.max(0, size - offset));
-        readSync(fd, buffer, 0, buffer.length, offset);
-        return buffer;
-      } finally {
-        closeSync(fd);
-      }
-    };
-
-    let content = readFrom(0);
-    let offset = content.length;
-    const tailLines = url.searchParams.get('tailLines');
-    if (tailLines !== null) {
-      const lines = content.toString('utf8').split(/(?<=\n)/);
-      content = Buffer.from(
-        lines.slice(Math.max(0, lines.length - Number(tailLines))).join(''),
-        'utf8',
-      );
-    }
-    const limitBytes = url.searchParams.get('limitBytes');
-    if (limitBytes !== null) {
-      content = content.subarray(0, Number(limitBytes));
-    }
-    response.write(content);
-    const follow = url.searchParams.get('follow') === 'true' && !previous;
-    if (!follow || limitBytes !== null) {
-      response.end();
-      return;
-    }
-    let closed = false;
-    request.on('close', () => {
-      closed = true;
-    });
-    while (!closed) {
-      const finished = run.terminated;
-      const more = readFrom(offset);
-      if (more.length > 0) {
-        offset += more.length;
-        response.write(more);
-      }
-      if (finished || this.kubelet.containerLog(uid, container) !== run) {
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MILLISECONDS));
-    }
-    response.end();
   }
 }
