@@ -25,13 +25,19 @@ export class KubernetesUnreachableError extends Error {}
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+/** Milliseconds without a byte from the API server after which a request fails, except watches and followed logs. */
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
 /**
  * A small HTTP client for the Kubernetes API on top of node:http, with the authentication of
  * @kubernetes/client-node's KubeConfig. It keeps log bytes as bytes and streams watches and
  * logs, which the generated API classes of client-node 1.4 do not offer in one place.
  */
 export class KubeHttp {
-  constructor(private readonly auth: KubeRequestAuth) {}
+  constructor(
+    private readonly auth: KubeRequestAuth,
+    private readonly idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
+  ) {}
 
   get server(): string {
     return this.auth.server;
@@ -40,7 +46,7 @@ export class KubeHttp {
   /** Sends a request with an optional JSON body and returns the parsed JSON response. */
   async requestJson<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
-    const response = await this.send(method, path, query, payload);
+    const response = await this.send(method, path, query, payload, undefined, true);
     const bytes = await readAll(response);
     if (response.statusCode === undefined || response.statusCode >= 300) {
       throw toApiError(method, path, response.statusCode ?? 0, bytes);
@@ -51,6 +57,7 @@ export class KubeHttp {
   /**
    * Streams a response body in chunks; resolves when the server ends it and rejects when the
    * response is an error or the connection breaks. Aborting the signal resolves at once.
+   * With `idleTimeout`, a server that sends nothing for the idle timeout fails it.
    */
   async stream(
     path: string,
@@ -58,8 +65,9 @@ export class KubeHttp {
     signal: AbortSignal,
     onChunk: (chunk: Buffer) => void,
     onOpen?: () => void,
+    idleTimeout = false,
   ): Promise<void> {
-    const response = await this.send('GET', path, query, undefined, signal);
+    const response = await this.send('GET', path, query, undefined, signal, idleTimeout);
     if (response.statusCode === undefined || response.statusCode >= 300) {
       throw toApiError('GET', path, response.statusCode ?? 0, await readAll(response));
     }
@@ -90,7 +98,11 @@ export class KubeHttp {
       });
       response.once('aborted', () => {
         signal.removeEventListener('abort', stop);
-        reject(new Error(`the API server closed ${path} in the middle of the response`));
+        if (signal.aborted) {
+          resolve();
+        } else {
+          reject(new Error(`the API server closed ${path} in the middle of the response`));
+        }
       });
     });
   }
@@ -130,7 +142,8 @@ export class KubeHttp {
     path: string,
     query: Query | undefined,
     payload: Buffer | undefined,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    idleTimeout: boolean,
   ): Promise<http.IncomingMessage> {
     const url = new URL(this.auth.server.replace(/\/+$/, '') + path);
     for (const [key, value] of Object.entries(query ?? {})) {
@@ -154,6 +167,15 @@ export class KubeHttp {
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const request = transport.request(url, { ...options, signal }, resolve);
+      if (idleTimeout) {
+        request.setTimeout(this.idleTimeoutMs, () => {
+          request.destroy(
+            new Error(
+              `${method} ${path} timed out after ${this.idleTimeoutMs} ms without a response`,
+            ),
+          );
+        });
+      }
       request.once('error', (error: NodeJS.ErrnoException) => {
         if (error.name === 'AbortError') {
           reject(error);

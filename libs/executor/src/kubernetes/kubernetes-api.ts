@@ -86,11 +86,14 @@ export class KubernetesApi {
     signal: AbortSignal,
     onChunk: (chunk: Buffer) => void,
   ): Promise<void> {
+    // A followed log may stay silent as long as the container does.
     return this.http.stream(
       `${this.podsPath}/${encodeURIComponent(pod)}/log`,
       { container, follow },
       signal,
       onChunk,
+      undefined,
+      !follow,
     );
   }
 
