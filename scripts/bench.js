@@ -4,13 +4,19 @@
 //   completed trivial jobs per second over a large batch, with none lost
 //   listing a page of jobs with a small and with a large history
 //   the server's peak resident memory
-// Usage: npm run bench [-- --jobs 10000 --latency-runs 200]
+// and, with the kubernetes executor against the fake API server run as a process:
+//   API calls per job at steady state, from the fake's record of requests
+//   sync `echo ok` job latency      vs  the same Job created directly in the fake
+// Usage: npm run bench [-- --jobs 10000 --latency-runs 200 --executor local|kubernetes|both]
 const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } = require('node:fs');
+const { existsSync } = require('node:fs');
 const { tmpdir } = require('node:os');
+const { createInterface } = require('node:readline');
 const { join } = require('node:path');
 
-const args = parseArguments(process.argv.slice(2), { jobs: 10_000, 'latency-runs': 200, 'rate-seconds': 5, concurrency: 16 });
+const args = parseArguments(process.argv.slice(2), { jobs: 10_000, 'latency-runs': 200, 'rate-seconds': 5, concurrency: 16, 'kubernetes-runs': 100, executor: 'both' });
+const NAMESPACE = 'kriten-bench';
 const ROOT_PASSWORD = 'bench-root-password';
 
 main().catch((error) => {
@@ -19,11 +25,24 @@ main().catch((error) => {
 });
 
 async function main() {
-  const work = mkdtempSync(join(tmpdir(), 'kriten-bench-'));
+  if (!['local', 'kubernetes', 'both'].includes(args.executor)) throw new Error(`--executor must be local, kubernetes or both, not '${args.executor}'`);
+  // Under /var/tmp rather than /tmp: the fake's containers get an empty /tmp, as pods do, and
+  // their clone step reads the repository through a file:// URL.
+  const work = mkdtempSync(join(existsSync('/var/tmp') ? '/var/tmp' : tmpdir(), 'kriten-bench-'));
   const repository = createRepository(join(work, 'repo'));
-  progress('starting the server');
-  const server = await startServer(join(work, 'data'));
   const results = [];
+  try {
+    if (args.executor !== 'kubernetes') await benchLocal(work, repository, results);
+    if (args.executor !== 'local') await benchKubernetes(work, repository, results);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  printTable(results);
+}
+
+async function benchLocal(work, repository, results) {
+  progress('starting the server with the local executor');
+  const server = await startServer(join(work, 'data'));
   try {
     const api = new Api(server.baseUrl);
     await api.login();
@@ -56,10 +75,114 @@ async function main() {
     results.push(['server peak RSS', `${(peakRss / 1024).toFixed(0)} MiB`, '', '', 'under 300 MB', peakRss * 1024 < 300e6]);
   } finally {
     await server.stop();
-    rmSync(work, { recursive: true, force: true });
   }
+}
 
-  printTable(results);
+async function benchKubernetes(work, repository, results) {
+  progress('starting the fake Kubernetes API server');
+  const fake = await startFakeKube(NAMESPACE);
+  let server;
+  try {
+    progress('starting the server with the kubernetes executor');
+    server = await startServer(join(work, 'data-kubernetes'), { KRITEN_EXECUTOR: 'kubernetes', KUBECONFIG: fake.kubeconfig, KRITEN_NAMESPACE: NAMESPACE });
+    const api = new Api(server.baseUrl);
+    await api.login();
+    await api.send('POST', '/api/v1/runners', { name: 'bench', image: 'alpine', gitURL: `file://${repository}`, secret: { BENCH_KEY: 'value' } });
+    await api.send('POST', '/api/v1/tasks', { name: 'echo-sync', runner: 'bench', command: 'echo ok', synchronous: true, secret: { TASK_KEY: 'value' } });
+
+    // The first jobs start the watches and warm the caches; steady state comes after them.
+    const warmUp = await measureSyncLatency(api, 5);
+    const runs = args['kubernetes-runs'];
+    const firstCall = (await fake.calls(0)).length;
+    progress(`measuring ${runs} sync jobs and their API calls`);
+    const latency = await measureSyncLatency(api, runs);
+    const perJob = summarizeCalls(await fake.calls(firstCall), runs);
+    perJob.lastJobName = latency.lastJobName;
+    results.push(['kubernetes: API calls per job', perJob.text, `after ${warmUp.count} warm-up jobs`, '', 'one create, no reads, no polling', perJob.creates === 1 && perJob.reads === 0 && perJob.watches === 0]);
+
+    progress('measuring the floor: the same Job created directly in the fake');
+    const floor = await measureFakeJobRun(fake, runs, perJob.lastJobName);
+    results.push(['kubernetes: sync echo job p50', ms(latency.p50), `fake runs the Job in ${ms(floor.p50)}`, `+${ms(latency.p50 - floor.p50)}`, 'overhead over the fake reported', null]);
+    results.push(['kubernetes: sync echo job p99', ms(latency.p99), `fake runs the Job in ${ms(floor.p99)}`, `+${ms(latency.p99 - floor.p99)}`, '', null]);
+  } finally {
+    await server?.stop();
+    await fake.stop();
+  }
+}
+
+/**
+ * Starts scripts/bench-fake-kube.ts as a process and returns its address, token and kubeconfig,
+ * with calls(from) and waitForJob(name) that ask it over stdin.
+ */
+async function startFakeKube(namespace) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'bench-fake-kube.ts'), namespace], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  const settings = {};
+  await new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the fake API server exited with ${code}`)));
+    lines.on('line', (line) => {
+      const match = /^(url|token|kubeconfig)=(.*)$/.exec(line);
+      if (match) {
+        settings[match[1]] = match[2];
+        if (settings.url && settings.token && settings.kubeconfig) resolve();
+        return;
+      }
+      const index = waiting.findIndex((entry) => entry.accepts(line));
+      if (index >= 0) waiting.splice(index, 1)[0].resolve(line);
+    });
+  });
+  const ask = (command, accepts) =>
+    new Promise((resolve) => {
+      waiting.push({ accepts, resolve });
+      child.stdin.write(`${command}\n`);
+    });
+  return {
+    ...settings,
+    calls: async (from) => JSON.parse((await ask(`calls ${from}`, (line) => line.startsWith('calls '))).slice('calls '.length)),
+    waitForJob: async (name) => (await ask(`wait ${name}`, (line) => line.startsWith(`ended ${name} `))).split(' ')[2],
+    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
+  };
+}
+
+/** Counts the fake's recorded requests per job: creates, reads (get and list), watches and log reads. */
+function summarizeCalls(calls, jobs) {
+  const count = (predicate) => calls.filter(predicate).length / jobs;
+  const creates = count((call) => call.verb === 'create');
+  const reads = count((call) => (call.verb === 'get' || call.verb === 'list') && call.subresource !== 'log');
+  const logReads = count((call) => call.subresource === 'log');
+  const watches = count((call) => call.verb === 'watch');
+  const others = calls.length / jobs - creates - reads - logReads - watches;
+  const kinds = [...new Set(calls.map((call) => `${call.verb} ${call.resource}${call.subresource ? `/${call.subresource}` : ''}`))].sort();
+  const text = `${creates} create, ${reads} get/list, ${logReads} log read, ${watches} watch, ${others} other (${kinds.join(', ')})`;
+  return { creates, reads, logReads, watches, text };
+}
+
+/**
+ * Creates the Job of Kriten's last bench job again under new names, directly in the fake, and
+ * times each from the request until the fake records it as succeeded. This is what the fake
+ * itself spends on a Job: its pod, the clone container and the command, each in bubblewrap.
+ */
+async function measureFakeJobRun(fake, runs, jobName) {
+  const template = await fetchJson(fake, 'GET', `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${jobName}`);
+  const durations = [];
+  for (let i = 0; i < runs; i++) {
+    const name = `floor-${i}`;
+    const body = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name }, spec: { backoffLimit: 0, template: { spec: template.spec.template.spec } } };
+    const start = process.hrtime.bigint();
+    await fetchJson(fake, 'POST', `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`, body);
+    const status = await fake.waitForJob(name);
+    durations.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (status !== 'succeeded') throw new Error(`Job ${name} created directly in the fake ${status}`);
+  }
+  return percentiles(durations);
+}
+
+async function fetchJson(fake, method, path, body) {
+  const response = await fetch(fake.url + path, { method, headers: { authorization: `Bearer ${fake.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} on the fake API server returned ${response.status}: ${text}`);
+  return JSON.parse(text);
 }
 
 function progress(message) {
@@ -75,12 +198,12 @@ function createRepository(path) {
   return path;
 }
 
-async function startServer(dataDir) {
+async function startServer(dataDir, env = {}) {
   const main = join(__dirname, '../dist/apps/kriten/src/main.js');
   // BENCH_NODE_ARGS passes options such as --cpu-prof to the server's Node process.
   const nodeArguments = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArguments, main], {
-    env: { PATH: process.env.PATH, PORT: '0', KRITEN_LISTEN_HOST: '127.0.0.1', KRITEN_DATA_DIR: dataDir, KRITEN_ROOT_PASSWORD: ROOT_PASSWORD, KRITEN_LOG_LEVEL: 'log', ...pick(process.env, 'KRITEN_MAX_CONCURRENT_JOBS') },
+    env: { PATH: process.env.PATH, PORT: '0', KRITEN_LISTEN_HOST: '127.0.0.1', KRITEN_DATA_DIR: dataDir, KRITEN_ROOT_PASSWORD: ROOT_PASSWORD, KRITEN_LOG_LEVEL: 'log', ...pick(process.env, 'KRITEN_MAX_CONCURRENT_JOBS'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -142,13 +265,15 @@ function measureFloor(runs) {
 
 async function measureSyncLatency(api, runs) {
   const durations = [];
+  let lastJobName;
   for (let i = 0; i < runs; i++) {
     const start = process.hrtime.bigint();
     const job = await api.send('POST', '/api/v1/jobs/echo-sync');
     durations.push(Number(process.hrtime.bigint() - start) / 1e6);
     if (job.status !== 'succeeded') throw new Error(`sync job did not succeed: ${JSON.stringify(job)}`);
+    lastJobName = job.id;
   }
-  return percentiles(durations);
+  return { ...percentiles(durations), count: runs, lastJobName };
 }
 
 async function measureRate(request, seconds, concurrency) {
@@ -237,7 +362,7 @@ function parseArguments(argv, defaults) {
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i].replace(/^--/, '');
     if (!(name in defaults)) throw new Error(`unknown option --${name}; known: ${Object.keys(defaults).join(', ')}`);
-    parsed[name] = Number(argv[i + 1]);
+    parsed[name] = typeof defaults[name] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
   }
   return parsed;
 }
