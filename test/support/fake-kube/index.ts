@@ -39,7 +39,7 @@ export interface FakeKubeOptions {
   /** Folder for pod volumes and logs; a new temporary folder when absent. */
   stateDir?: string;
   /**
-   * Host folders that every container sees read-only at the same path, so that file:// git
+   * Host folders bound read-only into every container at the same path, so that file:// git
    * URLs of test repositories work although containers get an empty /tmp. Default: the test
    * run's folder (KRITEN_TEST_TMPDIR) when it is set. The fake's state folder stays hidden.
    */

@@ -464,6 +464,7 @@ export class JobController {
         tolerationSeconds: 300,
       },
     ];
+
     const base = `${String(meta.name)}-`;
     const pod: Json = {
       kind: 'Pod',
@@ -489,6 +490,7 @@ export class JobController {
       spec: podSpec,
       status: { phase: 'Pending', qosClass: 'BestEffort' },
     };
+
     // Pods carry the batch.kubernetes.io/job-tracking finalizer in Kubernetes, so a pod that
     // vanishes before the controller saw it still counts as failed. Remembering it here does that.
     const created = this.host.createPod(String(meta.namespace), pod);

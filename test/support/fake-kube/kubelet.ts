@@ -36,7 +36,7 @@ export interface KubeletOptions {
   maxGraceMilliseconds: number;
   /** Delay before a container that failed under restartPolicy OnFailure starts again. */
   restartBackoffMilliseconds: number;
-  /** Host folders that every container sees read-only at the same path. */
+  /** Host folders bound read-only into every container at the same path. */
   sharedHostPaths: string[];
 }
 
@@ -174,17 +174,13 @@ function refreshPhase(pod: Json): void {
 
   const ready = statuses.length > 0 && statuses.every((entry) => entry.ready === true);
   const finished = status.phase === 'Succeeded' || status.phase === 'Failed';
-  const notReadyReason = finished
-    ? 'PodCompleted'
-    : initialized
-      ? 'ContainersNotReady'
-      : 'ContainersNotInitialized';
-  setCondition(
-    status,
-    'Initialized',
-    initialized,
-    initialized ? (finished ? 'PodCompleted' : undefined) : 'ContainersNotInitialized',
-  );
+  let notReadyReason = initialized ? 'ContainersNotReady' : 'ContainersNotInitialized';
+  let initializedReason = initialized ? undefined : 'ContainersNotInitialized';
+  if (finished) {
+    notReadyReason = 'PodCompleted';
+    initializedReason = initialized ? 'PodCompleted' : initializedReason;
+  }
+  setCondition(status, 'Initialized', initialized, initializedReason);
   setCondition(status, 'Ready', ready, ready ? undefined : notReadyReason);
   setCondition(status, 'ContainersReady', ready, ready ? undefined : notReadyReason);
   if (finished) {

@@ -194,6 +194,14 @@ export class FakeApiServer {
   }
 
   createPod(namespace: string, pod: Json): Json {
+    // A generated name that is taken gets a new suffix, as the server retries generateName.
+    const meta = metadataOf(pod);
+    while (
+      typeof meta.generateName === 'string' &&
+      this.store.get('pods', namespace, String(meta.name)) !== undefined
+    ) {
+      meta.name = generateName(meta.generateName);
+    }
     const created = this.store.create('pods', namespace, pod);
     this.kubelet.startPod(created);
     return created;

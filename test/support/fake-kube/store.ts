@@ -28,6 +28,14 @@ export function kubeTime(date = new Date()): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Orders keys by code unit, as etcd orders its byte keys for ASCII names. */
+function compareKeys(a: string, b: string): number {
+  if (a === b) {
+    return 0;
+  }
+  return a < b ? -1 : 1;
+}
+
 function copy<T>(value: T): T {
   return structuredClone(value);
 }
@@ -70,7 +78,7 @@ export class ObjectStore {
     const byKey = this.objects.get(resource) ?? new Map<string, Json>();
     return [...byKey.entries()]
       .filter(([key]) => namespace === undefined || key.startsWith(`${namespace}/`))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .sort(([a], [b]) => compareKeys(a, b))
       .map(([, object]) => copy(object));
   }
 

@@ -9,7 +9,7 @@ export interface WatchOptions {
   type: ResourceType;
   /** The namespace of the path, or undefined for a watch across namespaces. */
   namespace: string | undefined;
-  /** Answer with 410 Expired whatever the requested resourceVersion. */
+  /** Whether to reject the watch with 410 Expired, whatever resourceVersion it requests. */
   expire: boolean;
   bookmarkIntervalMilliseconds: number;
   defaultTimeoutSeconds: number;
