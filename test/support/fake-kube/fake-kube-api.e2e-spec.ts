@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../temp';
 import { startFakeKube, type FakeKube } from './index';
 import { kube, openWatch } from './test-client';
 
@@ -82,6 +85,26 @@ describe('fake kube API server', () => {
     fake.rotateToken('new-token');
     expect((await kube(fake, 'GET', SECRETS, undefined, { token: old })).status).toBe(401);
     expect((await kube(fake, 'GET', SECRETS, undefined, { token: 'new-token' })).status).toBe(200);
+  });
+
+  it('kept token works until revoked', async () => {
+    const old = fake.token;
+    fake.rotateToken('second', { keepOld: true });
+    expect((await kube(fake, 'GET', SECRETS, undefined, { token: old })).status).toBe(200);
+    expect((await kube(fake, 'GET', SECRETS, undefined, { token: 'second' })).status).toBe(200);
+    fake.revokeToken(old);
+    expect((await kube(fake, 'GET', SECRETS, undefined, { token: old })).status).toBe(401);
+  });
+
+  it('token file follows rotation', async () => {
+    const dir = makeTempDir('fake-kube-token-');
+    const tokenFile = join(dir, 'token');
+    const kubeconfig = readFileSync(fake.writeKubeconfig(dir, { tokenFile }), 'utf8');
+    expect(kubeconfig).toContain(`tokenFile: "${tokenFile}"`);
+    expect(kubeconfig).toContain('namespace: "kriten"');
+    expect(readFileSync(tokenFile, 'utf8')).toBe(fake.token);
+    fake.rotateToken('rotated');
+    expect(readFileSync(tokenFile, 'utf8')).toBe('rotated');
   });
 
   it('secret create merges stringData and hides it', async () => {

@@ -64,8 +64,15 @@ export interface FakeKube {
    * @kubernetes/client-node rereads every 60 s, as in a pod.
    */
   writeKubeconfig(dir: string, options?: { tokenFile?: string }): string;
-  /** Accepts only newToken from now on (the old one gets 401) and rewrites token files. */
-  rotateToken(newToken: string): void;
+  /**
+   * Makes newToken the current token and rewrites token files. By default every older token
+   * gets 401 at once, as after a revocation. With `keepOld`, older tokens stay valid until
+   * revokeToken, as a projected service account token stays valid after the kubelet rotates
+   * the file.
+   */
+  rotateToken(newToken: string, options?: { keepOld?: boolean }): void;
+  /** Makes a token answer 401 from now on. */
+  revokeToken(token: string): void;
   /** Denies a permission, both for requests and for SelfSubjectAccessReviews. */
   deny(permission: DeniedPermission): void;
   /** Removes every denial. */
@@ -191,13 +198,18 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       writeFileSync(path, text, { mode: 0o600 });
       return path;
     },
-    rotateToken(newToken) {
-      server.tokens.clear();
+    rotateToken(newToken, rotateOptions = {}) {
+      if (rotateOptions.keepOld !== true) {
+        server.tokens.clear();
+      }
       server.tokens.add(newToken);
       currentToken = newToken;
       for (const file of tokenFiles) {
         writeFileSync(file, newToken, { mode: 0o600 });
       }
+    },
+    revokeToken(token) {
+      server.tokens.delete(token);
     },
     deny(permission) {
       server.denied.push(permission);
