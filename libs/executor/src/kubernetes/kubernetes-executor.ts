@@ -107,7 +107,10 @@ export class KubernetesExecutor implements JobExecutor {
   /** Jobs whose end was recorded or left to their owner, so that later events do not follow them again. */
   private readonly settledIds = new Set<string>();
   /** Ends of other servers' jobs, waiting for the check whether their owner recorded them. */
-  private readonly orphanChecks = new Map<string, { timer: NodeJS.Timeout; ending: Ending }>();
+  private readonly orphanChecks = new Map<
+    string,
+    { timer: NodeJS.Timeout; tracked: TrackedJob; ending: Ending }
+  >();
   private readonly orphanGraceMs: number;
   private readonly cancelling = new Set<string>();
   /** Latest state of every Kriten Job, by job id, as the watch reports it. */
@@ -210,7 +213,10 @@ export class KubernetesExecutor implements JobExecutor {
 
   async cancel(jobId: string): Promise<boolean> {
     const tracked = this.tracked.get(jobId);
-    if (tracked?.settled || (tracked === undefined && !this.jobObjects.has(jobId))) {
+    const job = this.jobObjects.get(jobId);
+    // A Job that ended is recorded with its own outcome, even when no server has done so yet.
+    const ended = job !== undefined && observeJob(job) !== undefined;
+    if (tracked?.settled || (tracked === undefined && (job === undefined || ended))) {
       return false;
     }
 
@@ -292,16 +298,16 @@ export class KubernetesExecutor implements JobExecutor {
         adopted++;
         clearTimeout(pendingCheck.timer);
         this.orphanChecks.delete(jobId);
-        this.finish({ jobId, owned: true, settled: true }, pendingCheck.ending).catch(
-          (error: unknown) =>
-            this.logger.error(`job '${jobId}': recording its end failed: ${describe(error)}`),
+        this.takeOver(pendingCheck.tracked);
+        this.finish(pendingCheck.tracked, pendingCheck.ending).catch((error: unknown) =>
+          this.logger.error(`job '${jobId}': recording its end failed: ${describe(error)}`),
         );
         continue;
       }
       const known = this.tracked.get(jobId);
       if (known !== undefined) {
-        known.owned = true;
         adopted++;
+        this.takeOver(known);
         continue;
       }
       const tracked: TrackedJob = { jobId, owned: true, settled: false };
@@ -667,7 +673,7 @@ export class KubernetesExecutor implements JobExecutor {
         this.logger.error(`job '${jobId}': recording its end failed: ${describe(error)}`),
       );
     }, this.orphanGraceMs);
-    this.orphanChecks.set(jobId, { timer, ending });
+    this.orphanChecks.set(jobId, { timer, tracked, ending });
   }
 
   private async recordOrphan(tracked: TrackedJob, ending: Ending): Promise<void> {
@@ -679,11 +685,16 @@ export class KubernetesExecutor implements JobExecutor {
     this.logger.warn(
       `job '${jobId}' ended, but the server that launched it has not recorded it: recording it here`,
     );
+    this.takeOver(tracked);
+    await this.finish(tracked, ending);
+  }
+
+  /** Makes this server record a job's start and end, as if it had launched the job. */
+  private takeOver(tracked: TrackedJob): void {
     tracked.owned = true;
     if (tracked.startedAt !== undefined) {
       this.reportStart(tracked, tracked.startedAt);
     }
-    await this.finish(tracked, ending);
   }
 
   private async finish(tracked: TrackedJob, ending: Ending): Promise<void> {
