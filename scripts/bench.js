@@ -36,8 +36,9 @@ async function main() {
     if (args.executor !== 'local') await benchKubernetes(work, repository, results);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    // The figures measured before a failure are still worth reading.
+    printTable(results);
   }
-  printTable(results);
 }
 
 async function benchLocal(work, repository, results) {
@@ -199,7 +200,9 @@ function createRepository(path) {
 }
 
 async function startServer(dataDir, env = {}) {
-  const main = join(__dirname, '../dist/apps/kriten/src/main.js');
+  // BENCH_SERVER_MAIN runs a copy of the build, so that a rebuild of dist/ during the run does
+  // not pull the server away.
+  const main = process.env.BENCH_SERVER_MAIN ?? join(__dirname, '../dist/apps/kriten/src/main.js');
   // BENCH_NODE_ARGS passes options such as --cpu-prof to the server's Node process.
   const nodeArguments = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArguments, main], {

@@ -137,6 +137,22 @@ describe.each(databaseTargets())('kubernetes Secrets on $name', (target: Databas
       });
     });
 
+    it('masked patch writes no Secret', async () => {
+      const writes = () =>
+        fake.calls.filter(
+          (call) => call.resource === 'secrets' && ['create', 'update'].includes(call.verb),
+        ).length;
+      const before = writes();
+
+      const response = await api.patch('/api/v1/runners/deploy', {
+        secret: { API_KEY: SECRET_MASK, ADDED: SECRET_MASK },
+        token: SECRET_MASK,
+      });
+
+      expect(response.status).toBe(200);
+      expect(writes()).toBe(before);
+    });
+
     it('patch with a new token replaces it', async () => {
       await api.patch('/api/v1/runners/deploy', { token: 'new-git-token' });
 

@@ -3,7 +3,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from './temp';
 
-const MAIN = join(__dirname, '../../dist/apps/kriten/src/main.js');
+// KRITEN_TEST_SERVER_MAIN runs a copy of the build, so that a rebuild of dist/ during the run
+// does not pull the server away.
+const MAIN =
+  process.env.KRITEN_TEST_SERVER_MAIN ?? join(__dirname, '../../dist/apps/kriten/src/main.js');
 export const ROOT_PASSWORD = 'root-password-for-tests';
 
 export interface StartOptions {

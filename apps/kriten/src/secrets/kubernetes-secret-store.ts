@@ -93,6 +93,14 @@ export class KubernetesSecretStore implements SecretStore {
       await this.delete(name);
       return [];
     }
+    if (
+      current &&
+      sameValues(decodeSecretData(current.data), values) &&
+      sameValues(current.metadata?.labels ?? {}, secretLabelsOf(change.owner))
+    ) {
+      // Clients send masked secrets back unchanged on every edit; that needs no write.
+      return Object.keys(values).sort();
+    }
     const secret = this.buildSecret(change.owner, name, values);
     if (current) {
       // The resourceVersion makes the replace fail if another save changed the Secret meanwhile.
@@ -183,4 +191,12 @@ export class KubernetesSecretStore implements SecretStore {
         `the database is unchanged; check the Kubernetes API server and Kriten's access to Secrets, then retry`,
     );
   }
+}
+
+function sameValues(left: Record<string, string>, right: Record<string, string>): boolean {
+  const leftKeys = Object.keys(left);
+  return (
+    leftKeys.length === Object.keys(right).length &&
+    leftKeys.every((key) => Object.hasOwn(right, key) && right[key] === left[key])
+  );
 }
