@@ -40,7 +40,7 @@ export interface SlapdOptions {
   memberOfOverlay?: boolean;
 }
 
-/** The DN of a person, whose RDN is `cn=<username>`. */
+/** Returns the DN of a person, whose RDN is `cn=<username>`. */
 export function userDn(username: string): string {
   return `cn=${username},${PEOPLE_DN}`;
 }

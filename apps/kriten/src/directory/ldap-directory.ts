@@ -8,7 +8,7 @@ import {
 } from 'ldapts';
 import { groupNameOf } from './distinguished-name';
 
-/** How the groups that contain a user's groups are found. */
+/** The way the groups that contain a user's groups are found. */
 export type NestedGroupMode =
   /** Follow `member` links upwards with searches, up to MAX_NESTING_DEPTH levels (any directory). */
   | 'search'
@@ -47,7 +47,7 @@ export interface DirectoryAccount {
 export type DirectoryFailure =
   /** The user is unknown, ambiguous, or the password is wrong. */
   | 'invalid_credentials'
-  /** The server could not be reached or did not answer in time. */
+  /** The server could not be reached or did not respond in time. */
   | 'unreachable'
   /** The server rejected the service account or the search: a server configuration problem. */
   | 'misconfigured';
@@ -60,6 +60,8 @@ export class DirectoryError extends Error {
     super(message);
   }
 }
+
+type UserEntry = Record<string, unknown> & { dn: string };
 
 /** The OID of Active Directory's transitive membership matching rule. */
 export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
@@ -118,9 +120,9 @@ export class LdapDirectory {
     }
   }
 
-  private async findUser(client: Client, username: string): Promise<Record<string, unknown>> {
+  private async findUser(client: Client, username: string): Promise<UserEntry> {
     const filter = this.settings.userFilter.replaceAll('{username}', Filter.escape(username));
-    let entries: Array<Record<string, unknown> & { dn: string }>;
+    let entries: UserEntry[];
     try {
       const result = await client.search(this.settings.baseDn, {
         scope: 'sub',
@@ -164,9 +166,9 @@ export class LdapDirectory {
     }
   }
 
-  private async findGroups(client: Client, entry: Record<string, unknown>): Promise<string[]> {
+  private async findGroups(client: Client, entry: UserEntry): Promise<string[]> {
     const direct = stringValues(entry[this.settings.groupAttribute]);
-    const dn = String(entry.dn);
+    const dn = entry.dn;
     let groupDns: string[];
     switch (this.settings.nestedGroups) {
       case 'off':
@@ -230,7 +232,7 @@ export class LdapDirectory {
     }
   }
 
-  private usernameOf(entry: Record<string, unknown>, typed: string): string {
+  private usernameOf(entry: UserEntry, typed: string): string {
     return stringValues(entry[this.settings.usernameAttribute])[0] ?? typed;
   }
 
