@@ -5,6 +5,8 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
 import { MessageDto } from '../common/message.dto';
+import { idCondition } from '../common/pagination';
+import type { IdScope } from '../auth/permission-set';
 import { SECRET_MASK, maskKeys, mergeSecrets } from '../secrets/secret-merge';
 import { SecretsService, validateSecretMap } from '../secrets/secrets.service';
 import { TaskEntity } from '../tasks/task.entity';
@@ -25,8 +27,16 @@ export class RunnersService {
     @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
   ) {}
 
-  async list(): Promise<RunnerDto[]> {
-    const runners = await this.runners.find({ order: { name: 'ASC' } });
+  /** Lists the runners whose names are in the scope. */
+  async list(scope: IdScope): Promise<RunnerDto[]> {
+    const name = idCondition(scope);
+    if (name === null) {
+      return [];
+    }
+    const runners = await this.runners.find({
+      where: name === undefined ? {} : { name },
+      order: { name: 'ASC' },
+    });
     return Promise.all(runners.map((runner) => this.toDto(runner)));
   }
 
