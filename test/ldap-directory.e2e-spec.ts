@@ -1,3 +1,4 @@
+import { Server, Socket, createServer } from 'node:net';
 import {
   DirectoryError,
   LdapDirectory,
@@ -164,5 +165,26 @@ describe.each([
     expect(error.failure).toBe('unreachable');
     expect(error.message).toContain(`directory at ${url} could not be reached`);
     expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('silent server is unreachable after the timeout', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const url = `ldap://127.0.0.1:${port}`;
+
+    try {
+      const slow = new LdapDirectory(settingsFor(url, { timeoutMs: 300 }));
+      const error = await failureOf(slow.authenticate('alice', 'alice-password'));
+
+      expect(error.failure).toBe('unreachable');
+      expect(error.message).toContain(`directory at ${url} could not be reached`);
+      expect(error.message).toContain('timed out');
+    } finally {
+      sockets.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

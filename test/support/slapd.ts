@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,12 @@ import { Client } from 'ldapts';
 import { makeTempDir } from './temp';
 
 const run = promisify(execFile);
+
+/** Finds an OpenLDAP server program in /usr/sbin, which is not on every user's PATH. */
+function sbin(program: string): string {
+  const path = join('/usr/sbin', program);
+  return existsSync(path) ? path : program;
+}
 
 export const BASE_DN = 'dc=example,dc=test';
 export const ADMIN_DN = `cn=admin,${BASE_DN}`;
@@ -81,12 +87,16 @@ export class Slapd {
 
     const offline = options.memberOfOverlay ? [] : options.groups;
     writeFileSync(join(dir, 'data.ldif'), directoryLdif(options.users, offline));
-    await run('slapadd', ['-f', configFile, '-l', join(dir, 'data.ldif'), '-q']);
+    await run(sbin('slapadd'), ['-f', configFile, '-l', join(dir, 'data.ldif'), '-q']);
 
     const port = await freePort();
-    const child = spawn('slapd', ['-f', configFile, '-h', `ldap://127.0.0.1:${port}/`, '-d', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      sbin('slapd'),
+      ['-f', configFile, '-h', `ldap://127.0.0.1:${port}/`, '-d', '0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const server = new Slapd(child, dir, port, '');
     child.stdout!.on('data', (chunk: Buffer) => (server.output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (server.output += chunk.toString()));

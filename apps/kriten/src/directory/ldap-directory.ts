@@ -30,7 +30,7 @@ export interface LdapSettings {
   /** The attribute of a user entry that lists the DNs of its groups, such as memberOf. */
   groupAttribute: string;
   nestedGroups: NestedGroupMode;
-  /** TLS options for ldaps:// URLs. */
+  /** TLS options for ldaps:// URLs; ignored for ldap:// (StartTLS is not used). */
   tls?: ConnectionOptions;
   connectTimeoutMs: number;
   timeoutMs: number;
@@ -102,7 +102,8 @@ export class LdapDirectory {
       url: this.settings.url,
       connectTimeout: this.settings.connectTimeoutMs,
       timeout: this.settings.timeoutMs,
-      tlsOptions: this.settings.tls,
+      // ldapts switches to TLS whenever TLS options are given, even for an ldap:// URL.
+      tlsOptions: this.settings.url.startsWith('ldaps:') ? this.settings.tls : undefined,
     });
   }
 
