@@ -443,6 +443,22 @@ describe.each(databaseTargets())('audit logs on $name', (target: DatabaseTarget)
   });
 
   describe('secrecy', () => {
+    it('API token create records its id only', async () => {
+      const created = await send(api, 'POST', '/api/v1/api_tokens', {
+        description: 'audit check',
+      });
+      const record = await recordOf(api, created.requestId);
+      const records = await api.get('/api/v1/audit_logs?limit=1000');
+
+      expect(created.status).toBe(200);
+      expect(typeof created.body.token).toBe('string');
+      expect(record.action).toBe('create');
+      expect(record.resource).toBe('api_tokens');
+      expect(record.resource_id).toBe(created.body.id);
+      expect(records.text).not.toContain(created.body.token);
+      expect(server.logs).not.toContain(created.body.token);
+    });
+
     it('no secret reaches records or the log', async () => {
       const sync = await send(api, 'POST', '/api/v1/tasks/audit-echo/secret', {
         TASK_KEY: SECRETS.taskSecret,
