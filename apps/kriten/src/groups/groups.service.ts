@@ -101,17 +101,14 @@ export class GroupsService {
     await this.dataSource.transaction(async (manager) => {
       const group = await this.loadLocalGroup(name, manager);
       const users = await findUsers(members, manager);
-      const existing = new Set(
-        (await manager.getRepository(GroupMemberEntity).findBy({ groupId: group.id })).map(
-          (member) => member.userId,
-        ),
-      );
-      const added = users.filter((user) => !existing.has(user.id));
-      if (added.length > 0) {
-        await manager
-          .getRepository(GroupMemberEntity)
-          .insert(added.map((user) => ({ groupId: group.id, userId: user.id })));
-      }
+      // orIgnore keeps existing memberships, also when another request adds the same user at once.
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(GroupMemberEntity)
+        .values(users.map((user) => ({ groupId: group.id, userId: user.id })))
+        .orIgnore()
+        .execute();
     });
     this.logger.log(`group '${name}': added ${describeMembers(members)}`);
     return this.listMembers(name);
