@@ -33,7 +33,7 @@ interface Expectation {
   /** The concrete path to call. */
   path: string;
   body?: () => unknown;
-  /** The status a caller who is allowed gets: the handler's answer. */
+  /** The status that an allowed caller gets from the handler. */
   allowed: number;
   /** Only a role with resource_ids ["*"] allows the route, as for records without a natural id. */
   needsAllIds?: boolean;
@@ -423,7 +423,7 @@ function permission(
   return { kind: 'permission', resource, access, id, path, allowed, body };
 }
 
-/** The ids each resource's routes check, so callers can be granted exactly those. */
+/** Collects the ids that each resource's routes check, so callers can be granted exactly those. */
 function targetsByResource(table: Record<string, Expectation>): Map<string, Set<string>> {
   const targets = new Map<string, Set<string>>();
   for (const expectation of Object.values(table)) {

@@ -50,7 +50,7 @@ export class ApiTokensController {
   @AuthenticatedOnly()
   @ApiOperation({
     summary: 'Create an API token for the caller',
-    description: 'The token is in this answer only. Send it as the `Token` header.',
+    description: 'The token appears in this response only. Send it as the `Token` header.',
   })
   @ApiOkResponse({ type: CreatedApiTokenDto })
   create(

@@ -82,7 +82,7 @@ export class ApiTokensService {
     return { items: await this.withOwners(tokens), total };
   }
 
-  /** Creates a token for the caller; the answer is the only place the token appears. */
+  /** Creates a token for the caller; the response is the only place the token appears. */
   async create(caller: AuthenticatedUser, input: CreateApiTokenDto): Promise<CreatedApiTokenDto> {
     const owner = await this.users.findOneBy({ id: caller.id });
     if (!owner) {

@@ -24,7 +24,7 @@ export function writeAllRoleName(resource: Resource): string {
   return `WriteAll${words.join('')}`;
 }
 
-/** The built-in roles: Admin on everything, and one write-on-every-id role per resource. */
+/** Lists the built-in roles: Admin on everything, and one write-on-every-id role per resource. */
 export function builtinRoles(): Pick<RoleEntity, 'name' | 'resource' | 'resourceIds' | 'access'>[] {
   return [
     { name: ADMIN_ROLE, resource: '*', resourceIds: [ALL_IDS], access: 'write' },

@@ -87,7 +87,7 @@ export class RoleBindingsService {
     }
     const binding = await this.dataSource.transaction(async (manager) => {
       const stored = await this.load(name, manager);
-      refuseBuiltin(stored);
+      rejectBuiltinChange(stored);
       stored.roleName = input.role_name ?? stored.roleName;
       stored.subjectKind = input.subject_kind ?? stored.subjectKind;
       stored.subjectName = input.subject_name ?? stored.subjectName;
@@ -101,7 +101,7 @@ export class RoleBindingsService {
 
   async delete(name: string): Promise<MessageDto> {
     await this.dataSource.transaction(async (manager) => {
-      refuseBuiltin(await this.load(name, manager));
+      rejectBuiltinChange(await this.load(name, manager));
       await manager.getRepository(RoleBindingEntity).delete({ name });
     });
     this.logger.log(`role binding '${name}' deleted`);
@@ -131,8 +131,8 @@ export function toRoleBindingDto(binding: RoleBindingEntity): RoleBindingDto {
   };
 }
 
-/** Built-in bindings refuse every change with 409, as built-in roles do. */
-function refuseBuiltin(binding: RoleBindingEntity): void {
+/** Built-in bindings reject every change with 409, as built-in roles do. */
+function rejectBuiltinChange(binding: RoleBindingEntity): void {
   if (binding.builtin) {
     throw new DomainError(
       'conflict',

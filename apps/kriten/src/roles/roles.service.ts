@@ -78,7 +78,7 @@ export class RolesService {
       );
     }
     const role = await this.load(name);
-    refuseBuiltin(role);
+    rejectBuiltinChange(role);
 
     const resourceIds = resourceIdsOf(input);
     role.resource = input.resource === undefined ? role.resource : checkResource(input.resource);
@@ -95,7 +95,7 @@ export class RolesService {
       if (!role) {
         throw notFound('role', name);
       }
-      refuseBuiltin(role);
+      rejectBuiltinChange(role);
       const bindings = await manager
         .getRepository(RoleBindingEntity)
         .find({ where: { roleName: name }, select: { name: true }, order: { name: 'ASC' } });
@@ -134,10 +134,10 @@ export function toRoleDto(role: RoleEntity): RoleDto {
 }
 
 /**
- * Built-in roles and bindings refuse every change with 409 (the object's state forbids it),
+ * Built-in roles and bindings reject every change with 409 (the object's state forbids it),
  * not 403, which in this API means the caller lacks a permission: root is refused too.
  */
-function refuseBuiltin(role: RoleEntity): void {
+function rejectBuiltinChange(role: RoleEntity): void {
   if (role.builtin) {
     throw new DomainError(
       'conflict',
