@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Server, Socket, createServer } from 'node:net';
 import {
   DirectoryError,
@@ -186,5 +187,48 @@ describe.each([
       sockets.forEach((socket) => socket.destroy());
       await new Promise((resolve) => silent.close(resolve));
     }
+  });
+});
+
+describe('LDAP directory over ldaps', () => {
+  let slapd: Slapd;
+
+  beforeAll(async () => {
+    slapd = await Slapd.start({ ...DIRECTORY, tls: true });
+  }, 30_000);
+
+  afterAll(async () => {
+    await slapd?.stop();
+  });
+
+  it('trusted CA logs in', async () => {
+    const directory = new LdapDirectory(
+      settingsFor(slapd.url, { tls: { ca: readFileSync(slapd.caFile) } }),
+    );
+
+    const account = await directory.authenticate('alice', 'alice-password');
+
+    expect(slapd.url).toMatch(/^ldaps:/);
+    expect(account.groups).toEqual(['developers', 'engineering', 'operators', 'platform']);
+  });
+
+  it('unknown CA is misconfigured', async () => {
+    const directory = new LdapDirectory(settingsFor(slapd.url, { tls: {} }));
+
+    const error = await failureOf(directory.authenticate('alice', 'alice-password'));
+
+    expect(error.failure).toBe('misconfigured');
+    expect(error.message).toContain('TLS certificate');
+    expect(error.message).toContain('KRITEN_LDAP_CA_FILE');
+  });
+
+  it('unverified certificate is accepted when allowed', async () => {
+    const directory = new LdapDirectory(
+      settingsFor(slapd.url, { tls: { rejectUnauthorized: false } }),
+    );
+
+    const account = await directory.authenticate('bob', 'bob-password');
+
+    expect(account.username).toBe('bob');
   });
 });

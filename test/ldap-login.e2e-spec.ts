@@ -322,6 +322,50 @@ describe('directory login failures', () => {
   });
 });
 
+describe('directory login over ldaps', () => {
+  let slapd: Slapd;
+  let trusting: KritenServer;
+  let distrusting: KritenServer;
+
+  beforeAll(async () => {
+    slapd = await Slapd.start({ ...DIRECTORY, tls: true });
+    [trusting, distrusting] = await Promise.all([
+      KritenServer.start({ env: ldapEnv(slapd.url, { KRITEN_LDAP_CA_FILE: slapd.caFile }) }),
+      KritenServer.start({ env: ldapEnv(slapd.url) }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const server of [trusting, distrusting]) {
+      await server?.stop();
+      server?.removeDataDir();
+    }
+    await slapd?.stop();
+  });
+
+  it('configured CA file logs in', async () => {
+    const response = await directoryLogin(
+      new ApiClient(trusting.baseUrl),
+      'alice',
+      'alice-password',
+    );
+
+    expect(response.status).toBe(200);
+  });
+
+  it('untrusted certificate is 503', async () => {
+    const response = await directoryLogin(
+      new ApiClient(distrusting.baseUrl),
+      'alice',
+      'alice-password',
+    );
+
+    expect(response.status).toBe(503);
+    expect(response.body.message).toContain('server configuration problem');
+    expect(response.body.message).toContain('KRITEN_LDAP_CA_FILE');
+  });
+});
+
 describe('directory settings', () => {
   it.each([
     [{ KRITEN_LDAP_URL: 'http://127.0.0.1:389' }, 'invalid KRITEN_LDAP_URL'],

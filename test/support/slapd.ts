@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,6 +44,11 @@ export interface SlapdOptions {
    * groups are then added over LDAP after the start, because slapadd bypasses overlays.
    */
   memberOfOverlay?: boolean;
+  /**
+   * Serves ldaps:// only, with a certificate for 127.0.0.1 signed by a CA made for this server.
+   * The CA certificate is at `caFile`.
+   */
+  tls?: boolean;
 }
 
 /** Returns the DN of a person, whose RDN is `cn=<username>`. */
@@ -67,11 +72,17 @@ export class Slapd {
     private readonly process: ChildProcess,
     readonly dir: string,
     readonly port: number,
+    private readonly tls: boolean,
     private output: string,
   ) {}
 
   get url(): string {
-    return `ldap://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'ldaps' : 'ldap'}://127.0.0.1:${this.port}`;
+  }
+
+  /** The PEM file of the CA that signed the server certificate (tls option only). */
+  get caFile(): string {
+    return join(this.dir, 'ca.pem');
   }
 
   /** Everything slapd printed so far. */
@@ -83,7 +94,11 @@ export class Slapd {
     const dir = makeTempDir('kriten-slapd-');
     mkdirSync(join(dir, 'db'));
     const configFile = join(dir, 'slapd.conf');
-    writeFileSync(configFile, slapdConfig(dir, options.memberOfOverlay === true));
+    const tls = options.tls === true;
+    if (tls) {
+      await makeCertificates(dir);
+    }
+    writeFileSync(configFile, slapdConfig(dir, options.memberOfOverlay === true, tls));
 
     const offline = options.memberOfOverlay ? [] : options.groups;
     writeFileSync(join(dir, 'data.ldif'), directoryLdif(options.users, offline));
@@ -92,12 +107,12 @@ export class Slapd {
     const port = await freePort();
     const child = spawn(
       sbin('slapd'),
-      ['-f', configFile, '-h', `ldap://127.0.0.1:${port}/`, '-d', '0'],
+      ['-f', configFile, '-h', `${tls ? 'ldaps' : 'ldap'}://127.0.0.1:${port}/`, '-d', '0'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const server = new Slapd(child, dir, port, '');
+    const server = new Slapd(child, dir, port, tls, '');
     child.stdout!.on('data', (chunk: Buffer) => (server.output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (server.output += chunk.toString()));
     await server.waitUntilReady();
@@ -110,7 +125,12 @@ export class Slapd {
 
   /** Opens a client bound as the directory administrator. */
   async admin<T>(action: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client({ url: this.url, timeout: 5000, connectTimeout: 5000 });
+    const client = new Client({
+      url: this.url,
+      timeout: 5000,
+      connectTimeout: 5000,
+      tlsOptions: this.tls ? { ca: readFileSync(this.caFile) } : undefined,
+    });
     try {
       await client.bind(ADMIN_DN, ADMIN_PASSWORD);
       return await action(client);
@@ -177,7 +197,59 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function slapdConfig(dir: string, memberOfOverlay: boolean): string {
+/** Makes a CA and a server certificate for 127.0.0.1 that it signs, valid for one day. */
+async function makeCertificates(dir: string): Promise<void> {
+  const file = (name: string) => join(dir, name);
+  writeFileSync(
+    file('server.ext'),
+    'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n',
+  );
+  const subject = (name: string) => ['-subj', `/CN=${name}`];
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+    ...subject('Kriten test CA'),
+  ]);
+  await run('openssl', [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    file('server.key'),
+    '-out',
+    file('server.csr'),
+    ...subject('127.0.0.1'),
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-days',
+    '1',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-extfile',
+    file('server.ext'),
+    '-out',
+    file('server.pem'),
+  ]);
+}
+
+function slapdConfig(dir: string, memberOfOverlay: boolean, tls: boolean): string {
   return [
     'include /etc/ldap/schema/core.schema',
     'include /etc/ldap/schema/cosine.schema',
@@ -185,6 +257,13 @@ function slapdConfig(dir: string, memberOfOverlay: boolean): string {
     'include /etc/ldap/schema/nis.schema',
     `pidfile ${join(dir, 'slapd.pid')}`,
     `argsfile ${join(dir, 'slapd.args')}`,
+    ...(tls
+      ? [
+          `TLSCACertificateFile ${join(dir, 'ca.pem')}`,
+          `TLSCertificateFile ${join(dir, 'server.pem')}`,
+          `TLSCertificateKeyFile ${join(dir, 'server.key')}`,
+        ]
+      : []),
     'modulepath /usr/lib/ldap',
     'moduleload back_mdb',
     ...(memberOfOverlay ? ['moduleload memberof'] : []),

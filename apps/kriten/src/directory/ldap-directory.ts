@@ -186,6 +186,7 @@ export class LdapDirectory {
     return [...new Set(names)].sort();
   }
 
+  // NOTE: no test covers this mode, because OpenLDAP, the test directory, lacks the rule.
   private async searchInChain(client: Client, userDn: string): Promise<string[]> {
     const filter = `(member:${IN_CHAIN_RULE}:=${Filter.escape(userDn)})`;
     return this.searchGroupDns(client, filter);
@@ -248,11 +249,26 @@ export class LdapDirectory {
   }
 
   private unreachable(error: unknown): DirectoryError {
+    if (isCertificateError(error)) {
+      return new DirectoryError(
+        'misconfigured',
+        `the TLS certificate of the directory at ${this.settings.url} was rejected (${describe(error)}): set KRITEN_LDAP_CA_FILE to the PEM file of the CA that signed it`,
+      );
+    }
     return new DirectoryError(
       'unreachable',
       `directory at ${this.settings.url} could not be reached: ${describe(error)}; local users can still log in with provider "local"`,
     );
   }
+}
+
+/** Tells a TLS certificate check failure (Node's error codes) from a network failure. */
+function isCertificateError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/.test(code)
+  );
 }
 
 function stringValues(value: unknown): string[] {
