@@ -701,8 +701,21 @@ describe('login rate limit', () => {
   let server: KritenServer;
   let api: ApiClient;
 
+  /** Sends a login with a wrong password as if from the given client address. */
+  function attempt(username: string, address: string) {
+    return api.post(
+      '/api/v1/login',
+      { username, password: 'wrong-password' },
+      { token: null, headers: { 'x-forwarded-for': address } },
+    );
+  }
+
   beforeAll(async () => {
-    server = await KritenServer.start({ env: { KRITEN_LOGIN_RATE_LIMIT: '3' } });
+    // One trusted proxy hop: the client address comes from X-Forwarded-For, so one test
+    // process can log in from several addresses.
+    server = await KritenServer.start({
+      env: { KRITEN_LOGIN_RATE_LIMIT: '3', KRITEN_TRUST_PROXY: '1' },
+    });
     api = new ApiClient(server.baseUrl);
   }, 60_000);
 
@@ -711,27 +724,43 @@ describe('login rate limit', () => {
     server?.removeDataDir();
   });
 
-  it('fourth attempt is 429', async () => {
+  it('username limit spans addresses', async () => {
     const statuses: number[] = [];
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      const response = await api.post(
-        '/api/v1/login',
-        { username: 'root', password: 'wrong' },
-        { token: null },
-      );
-      statuses.push(response.status);
+    for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
+      statuses.push((await attempt('root', address)).status);
     }
     const limited = await api.post(
       '/api/v1/login',
       { username: 'root', password: ROOT_PASSWORD },
-      { token: null },
+      { token: null, headers: { 'x-forwarded-for': '10.0.0.4' } },
     );
 
     expect(statuses).toEqual([401, 401, 401]);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(messageOf(limited.body)).toContain('too many login attempts');
+    expect(messageOf(limited.body)).toContain("too many login attempts for username 'root'");
     expect(messageOf(limited.body)).toContain('at most 3 per minute');
+  });
+
+  it('address limit spans usernames', async () => {
+    const statuses: number[] = [];
+    for (const username of ['alpha', 'bravo', 'charlie']) {
+      statuses.push((await attempt(username, '10.0.1.1')).status);
+    }
+    const limited = await attempt('delta', '10.0.1.1');
+
+    expect(statuses).toEqual([401, 401, 401]);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(messageOf(limited.body)).toContain(
+      'too many login attempts for client address 10.0.1.1',
+    );
+  });
+
+  it('other addresses and usernames still log in', async () => {
+    const response = await attempt('echo', '10.0.2.1');
+
+    expect(response.status).toBe(401);
   });
 
   it('other routes are not limited', async () => {
