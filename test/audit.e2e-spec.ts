@@ -36,6 +36,12 @@ const SECRETS = {
   changedPassword: 'changed-password-Audit0006',
 };
 
+/**
+ * A password in a git URL. The response to the invalid runner quotes it, and the server log
+ * line of that rejection does too, so only audit records are checked for it.
+ */
+const URL_PASSWORD = 'url-password-Audit0007';
+
 /** Waits until a record with the request id exists; records are written once a response ends. */
 async function recordOf(api: ApiClient, requestId: string): Promise<AuditRecord> {
   return waitFor(`audit record of request ${requestId}`, async () => {
@@ -233,6 +239,20 @@ describe.each(databaseTargets())('audit logs on $name', (target: DatabaseTarget)
       expect(record.outcome).toBe('failure');
       expect(record.status_code).toBe(404);
       expect(record.reason).toBe("task 'no-such-task' not found");
+    });
+
+    it('reason hides URL passwords', async () => {
+      const { status, requestId } = await send(api, 'POST', '/api/v1/runners', {
+        name: 'bad-url',
+        image: 'alpine:3.20',
+        gitURL: `https://bot:${URL_PASSWORD}@git.example/repo with space.git`,
+      });
+      const record = await recordOf(api, requestId);
+
+      expect(status).toBe(400);
+      expect(record.outcome).toBe('failure');
+      expect(record.reason).toContain('https://bot:***@git.example');
+      expect(record.reason).not.toContain(URL_PASSWORD);
     });
 
     it('forbidden write is denied', async () => {
@@ -470,6 +490,7 @@ describe.each(databaseTargets())('audit logs on $name', (target: DatabaseTarget)
         expect(records.text).not.toContain(value);
         expect(server.logs).not.toContain(value);
       }
+      expect(records.text).not.toContain(URL_PASSWORD);
       expect(records.text).not.toContain(ROOT_PASSWORD);
       expect(records.text).not.toContain(api.token!);
       expect(server.logs).not.toContain(api.token!);

@@ -1,4 +1,10 @@
-import { acceptedRequestId, createdNameOf, describeRoute, resultIdOf } from './audit-route';
+import {
+  acceptedRequestId,
+  createdNameOf,
+  describeRoute,
+  redactUrlPasswords,
+  resultIdOf,
+} from './audit-route';
 
 const PREFIX = '/api/v1';
 
@@ -115,4 +121,21 @@ describe('createdNameOf', () => {
       expect(createdNameOf(body)).toBeUndefined();
     },
   );
+});
+
+describe('redactUrlPasswords', () => {
+  it('hides every URL password', () => {
+    const message =
+      "gitURL 'https://bot:hunter22@git.example/a b' is invalid, as is ssh://me:pw@host/x";
+
+    expect(redactUrlPasswords(message)).toBe(
+      "gitURL 'https://bot:***@git.example/a b' is invalid, as is ssh://me:***@host/x",
+    );
+  });
+
+  it('keeps text without passwords', () => {
+    const message = "gitURL 'git@github.com:org/repo.git' is fine, https://host:8443/path too";
+
+    expect(redactUrlPasswords(message)).toBe(message);
+  });
 });

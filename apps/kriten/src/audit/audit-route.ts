@@ -122,3 +122,11 @@ export function createdNameOf(body: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Replaces the password of every URL in a text, such as an error message that quotes a git URL
+ * with credentials in it.
+ */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(/\/\/([^\s:/@]*):[^\s@/]*@/g, '//$1:***@');
+}

@@ -3,7 +3,13 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { AuditOutcome } from './audit-log.entity';
-import { RouteAudit, acceptedRequestId, createdNameOf, describeRoute } from './audit-route';
+import {
+  RouteAudit,
+  acceptedRequestId,
+  createdNameOf,
+  describeRoute,
+  redactUrlPasswords,
+} from './audit-route';
 import { AuditEntry, AuditService } from './audit.service';
 import { resultIds } from './audit.interceptor';
 
@@ -91,7 +97,9 @@ function reasonOf(response: Response): string {
     return 'the client closed the connection before the response was sent';
   }
   const message = (response.locals as { errorMessage?: unknown }).errorMessage;
-  return typeof message === 'string' ? message : `status ${response.statusCode}`;
+  return typeof message === 'string'
+    ? redactUrlPasswords(message)
+    : `status ${response.statusCode}`;
 }
 
 function resourceIdOf(route: RouteAudit, request: Request, username: string | null) {
