@@ -241,6 +241,15 @@ describe.each(databaseTargets())('audit logs on $name', (target: DatabaseTarget)
       expect(record.reason).toBe("task 'no-such-task' not found");
     });
 
+    it('rejection log line names request id', async () => {
+      const { requestId } = await send(api, 'DELETE', '/api/v1/tasks/another-missing-task');
+
+      const line = await waitFor('the log line of the rejection', async () =>
+        server.logs.split('\n').find((text) => text.includes(`(request ${requestId})`)),
+      );
+      expect(line).toContain('DELETE /api/v1/tasks/another-missing-task rejected with 404');
+    });
+
     it('reason hides URL passwords', async () => {
       const { status, requestId } = await send(api, 'POST', '/api/v1/runners', {
         name: 'bad-url',

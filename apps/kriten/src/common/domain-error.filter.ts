@@ -30,7 +30,7 @@ export class DomainErrorFilter implements ExceptionFilter {
       );
     } else {
       this.logger.debug(
-        `${request.method} ${request.path} rejected with ${status}: ${String(body.message)}`,
+        `${request.method} ${request.path} rejected with ${status} (request ${request.header('x-request-id')}): ${String(body.message)}`,
       );
     }
     if (response.headersSent) {
