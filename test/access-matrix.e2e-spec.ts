@@ -10,6 +10,7 @@ import {
   Transport,
   createCaller,
   credentials,
+  uniqueName,
 } from './support/access';
 
 /**
@@ -57,9 +58,6 @@ const ROLE = 'matrix-role';
 const BINDING = 'matrix-binding';
 const AUDIT_LOG_ID = 'ghost-audit-log';
 
-let sequence = 0;
-const unique = (prefix: string) => `${prefix}-${process.pid}-${(sequence += 1)}`;
-
 /** Builds the expectations once the ids created during setup are known. */
 function expectationTable(jobId: string, rootTokenId: string): Record<string, Expectation> {
   const members = () => [{ name: TARGET_USER, provider: 'local' }];
@@ -80,7 +78,7 @@ function expectationTable(jobId: string, rootTokenId: string): Record<string, Ex
       '/api/v1/runners',
       200,
       () => ({
-        name: unique('runner'),
+        name: uniqueName('runner'),
         image: 'alpine:3.20',
         gitURL: 'https://git.example.com/scripts.git',
       }),
@@ -132,7 +130,7 @@ function expectationTable(jobId: string, rootTokenId: string): Record<string, Ex
 
     'GET /api/v1/tasks': permission('tasks', 'read', undefined, '/api/v1/tasks', 200),
     'POST /api/v1/tasks': permission('tasks', 'write', undefined, '/api/v1/tasks', 200, () => ({
-      name: unique('task'),
+      name: uniqueName('task'),
       runner: RUNNER,
       command: 'true',
     })),
@@ -231,7 +229,7 @@ function expectationTable(jobId: string, rootTokenId: string): Record<string, Ex
 
     'GET /api/v1/users': permission('users', 'read', undefined, '/api/v1/users', 200),
     'POST /api/v1/users': permission('users', 'write', undefined, '/api/v1/users', 200, () => ({
-      username: unique('user'),
+      username: uniqueName('user'),
       password: 'a-long-password',
     })),
     'GET /api/v1/users/{id}': permission(
@@ -259,7 +257,7 @@ function expectationTable(jobId: string, rootTokenId: string): Record<string, Ex
 
     'GET /api/v1/groups': permission('groups', 'read', undefined, '/api/v1/groups', 200),
     'POST /api/v1/groups': permission('groups', 'write', undefined, '/api/v1/groups', 200, () => ({
-      name: unique('group'),
+      name: uniqueName('group'),
     })),
     'GET /api/v1/groups/{name}': permission(
       'groups',
@@ -301,7 +299,7 @@ function expectationTable(jobId: string, rootTokenId: string): Record<string, Ex
 
     'GET /api/v1/roles': permission('roles', 'read', undefined, '/api/v1/roles', 200),
     'POST /api/v1/roles': permission('roles', 'write', undefined, '/api/v1/roles', 200, () => ({
-      name: unique('role'),
+      name: uniqueName('role'),
       resource: 'tasks',
       resource_ids: ['*'],
       access: 'read',
@@ -339,7 +337,7 @@ function expectationTable(jobId: string, rootTokenId: string): Record<string, Ex
       '/api/v1/role_bindings',
       200,
       () => ({
-        name: unique('binding'),
+        name: uniqueName('binding'),
         role_name: ROLE,
         subject_kind: 'users',
         subject_name: TARGET_USER,
