@@ -258,16 +258,16 @@ describe.each(testTargets())(
         expect(response.body.details).toHaveLength(4);
       });
 
-      it('gitURL password is not echoed', async () => {
-        const response = await api.post(
-          RUNNERS,
-          runnerBody(uniqueName('invalid'), {
-            gitURL: 'https://user:hunter2@git.example.com/repo.git',
-          }),
-        );
+      it.each([
+        ['valid otherwise', 'https://user:hunter2@git.example.com/repo.git'],
+        ['with a space', 'https://user:hunter2@git.example.com/my repo.git'],
+        ['with an unsupported scheme', 'ftp://user:hunter2@git.example.com/repo.git'],
+      ])('gitURL password is not echoed, %s', async (_case, gitURL) => {
+        const response = await api.post(RUNNERS, runnerBody(uniqueName('invalid'), { gitURL }));
 
         expect(response.status).toBe(400);
         expect(response.text).not.toContain('hunter2');
+        expect(server.logs).not.toContain('hunter2');
       });
     });
 

@@ -1,13 +1,22 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions } from '@kriten/persistence';
+import { ApiTokenEntity } from './api-tokens/api-token.entity';
+import { AuditLogEntity } from './audit/audit-log.entity';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import { KritenConfig } from './config/kriten-config';
 import { ExecutorModule } from './executor/executor.module';
 import { HealthModule } from './health/health.module';
+import { GroupEntity, GroupMemberEntity } from './groups/group.entity';
+import { GroupsModule } from './groups/groups.module';
 import { JobEntity, JobOutputEntity } from './jobs/job.entity';
 import { JobsModule } from './jobs/jobs.module';
+import { RoleBindingEntity } from './role-bindings/role-binding.entity';
+import { RoleBindingsModule } from './role-bindings/role-bindings.module';
+import { RoleEntity } from './roles/role.entity';
+import { RolesModule } from './roles/roles.module';
 import { RunnerEntity } from './runners/runner.entity';
 import { RunnersModule } from './runners/runners.module';
 import { SecretEntity } from './secrets/secret.entity';
@@ -22,6 +31,12 @@ export const ENTITIES = [
   SecretEntity,
   JobEntity,
   JobOutputEntity,
+  GroupEntity,
+  GroupMemberEntity,
+  RoleEntity,
+  RoleBindingEntity,
+  ApiTokenEntity,
+  AuditLogEntity,
 ];
 
 @Module({})
@@ -39,11 +54,15 @@ export class AppModule {
           ),
         ),
         ExecutorModule,
+        AuditModule,
         AuthModule,
         RunnersModule,
         TasksModule,
         JobsModule,
         HealthModule,
+        GroupsModule,
+        RolesModule,
+        RoleBindingsModule,
       ],
     };
   }

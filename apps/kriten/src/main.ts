@@ -27,6 +27,9 @@ async function bootstrap(config: KritenConfig): Promise<void> {
   });
 
   app.setGlobalPrefix('api/v1', { exclude: HEALTH_PATHS });
+  if (config.trustProxy !== undefined) {
+    app.set('trust proxy', config.trustProxy);
+  }
   app.use(cookieParser());
   installJsonBodyParser(app.getHttpAdapter().getInstance(), config.maxBodyBytes);
   app.useGlobalPipes(new CaseInsensitiveBodyPipe(), createValidationPipe());

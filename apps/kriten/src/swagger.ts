@@ -14,8 +14,10 @@ export function setUpSwagger(app: INestApplication): void {
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
       .addCookieAuth(TOKEN_COOKIE, { type: 'apiKey', in: 'cookie', name: TOKEN_COOKIE }, 'cookie')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'Token' }, 'api_token')
       .addSecurityRequirements('bearer')
       .addSecurityRequirements('cookie')
+      .addSecurityRequirements('api_token')
       .build(),
   );
   SwaggerModule.setup('swagger', app, document, {

@@ -2,10 +2,14 @@ import { join } from 'node:path';
 import type { DataSourceOptions, MixedList } from 'typeorm';
 import { CreateCoreTables1764892800000 } from './migrations/1764892800000-CreateCoreTables';
 import { AddResourcesAndKeyOnlySecrets1765000000000 } from './migrations/1765000000000-AddResourcesAndKeyOnlySecrets';
+import { CreateIdentityTables1765100000000 } from './migrations/1765100000000-CreateIdentityTables';
+import { CreateAuditLogs1765200000000 } from './migrations/1765200000000-CreateAuditLogs';
 
 export const MIGRATIONS = [
   CreateCoreTables1764892800000,
   AddResourcesAndKeyOnlySecrets1765000000000,
+  CreateIdentityTables1765100000000,
+  CreateAuditLogs1765200000000,
 ];
 
 export interface DatabaseSettings {

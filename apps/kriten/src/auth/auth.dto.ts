@@ -1,4 +1,5 @@
 import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { PROVIDERS } from '../users/providers';
 
 export class LoginDto {
   @IsString()
@@ -11,9 +12,9 @@ export class LoginDto {
   @MaxLength(1024)
   password: string;
 
-  /** The user's identity provider; only `local` is available on this server. */
+  /** The user's identity provider: `local` (the default) or `active_directory` (the LDAP directory). */
   @IsOptional()
-  @IsIn(['local'])
+  @IsIn(PROVIDERS)
   provider?: string;
 }
 

@@ -33,7 +33,7 @@ export class AuthService {
     response.cookie(TOKEN_COOKIE, token, {
       httpOnly: true,
       sameSite: 'strict',
-      secure: this.config.production,
+      secure: this.config.cookieSecure,
       path: '/',
       maxAge: this.config.jwtExpirySeconds * 1000,
     });

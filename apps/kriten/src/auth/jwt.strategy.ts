@@ -6,8 +6,10 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { KeyMaterial } from '../config/key-material';
 import { UsersService } from '../users/users.service';
 import type { AuthenticatedUser, TokenClaims } from './authenticated-user';
+import { AuthorizationService } from './authorization.service';
 
 export const TOKEN_COOKIE = 'token';
+export const JWT_STRATEGY = 'jwt';
 export const JWT_ALGORITHM = 'HS256';
 
 function tokenFromCookie(request: Request): string | null {
@@ -17,10 +19,11 @@ function tokenFromCookie(request: Request): string | null {
 
 /** Accepts a Kriten JWT from `Authorization: Bearer` or the `token` cookie. */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   constructor(
     keys: KeyMaterial,
     private readonly users: UsersService,
+    private readonly authorization: AuthorizationService,
   ) {
     const signingKey = createSecretKey(Buffer.from(keys.jwtSecret));
     super({
@@ -45,6 +48,6 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     if (!user || user.tokenVersion !== claims.ver) {
       return false;
     }
-    return { id: user.id, username: user.username, provider: user.provider };
+    return this.authorization.authenticate(user);
   }
 }

@@ -1,15 +1,17 @@
 import { SetMetadata, createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { AuthenticatedUser } from './authenticated-user';
+import type { Access, PermissionSet, Resource } from './permission-set';
 
-export type Resource = 'runners' | 'tasks' | 'jobs' | 'users';
-export type Access = 'read' | 'write';
+export type { Access, Resource } from './permission-set';
 
 /** The source of the id that a permission is checked against. */
 export type ResourceIdSource =
   /** The route parameter of that name. */
   | { param: string }
   /** The task of the job named by that route parameter: permissions on jobs name tasks. */
-  | { jobParam: string };
+  | { jobParam: string }
+  /** The user named by that route parameter, as an id or a username: permissions name usernames. */
+  | { userParam: string };
 
 export interface PermissionRequirement {
   resource: Resource;
@@ -35,4 +37,10 @@ export const AuthenticatedOnly = () => SetMetadata(AUTHENTICATED_ONLY_KEY, true)
 export const CurrentUser = createParamDecorator(
   (_data: unknown, context: ExecutionContext): AuthenticatedUser =>
     context.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user,
+);
+
+/** The permissions of the caller, loaded once for the request by the permission guard. */
+export const CallerPermissions = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): PermissionSet =>
+    context.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user.permissions!,
 );

@@ -19,12 +19,18 @@ export class DomainErrorFilter implements ExceptionFilter {
     const response = context.getResponse<Response>();
     const request = context.getRequest<Request>();
     const { status, body } = this.toResponse(exception, request);
+    // Kept for the audit record of the request.
+    response.locals.errorMessage = Array.isArray(body.message)
+      ? body.message.join('; ')
+      : String(body.message);
 
     if (status >= 500) {
-      this.logger.error(`${request.method} ${request.path} failed: ${describe(exception)}`);
+      this.logger.error(
+        `${request.method} ${request.path} failed (request ${request.header('x-request-id')}): ${describe(exception)}`,
+      );
     } else {
       this.logger.debug(
-        `${request.method} ${request.path} rejected with ${status}: ${String(body.message)}`,
+        `${request.method} ${request.path} rejected with ${status} (request ${request.header('x-request-id')}): ${String(body.message)}`,
       );
     }
     if (response.headersSent) {
@@ -85,6 +91,8 @@ function statusOf(code: DomainErrorCode): number {
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case 'schema_rejected':
       return HttpStatus.UNPROCESSABLE_ENTITY;
+    case 'rate_limited':
+      return HttpStatus.TOO_MANY_REQUESTS;
     case 'unavailable':
       return HttpStatus.SERVICE_UNAVAILABLE;
   }

@@ -7,6 +7,7 @@ export type DomainErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'schema_rejected'
+  | 'rate_limited'
   | 'unavailable';
 
 export class DomainError extends Error {

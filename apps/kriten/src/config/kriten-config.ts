@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import type { NestedGroupMode } from '../directory/ldap-directory';
 
 export type ExecutorKind = 'local' | 'kubernetes';
 export type DatabaseKind = 'sqlite' | 'mysql';
@@ -24,6 +25,10 @@ export class KritenConfig {
   /** Sensitive: never logged. */
   jwtSecret?: string;
   jwtExpirySeconds: number;
+  /** Login attempts allowed per minute, for each client address and for each username. */
+  loginRateLimit: number;
+  /** Whether the token cookie is sent only over https. */
+  cookieSecure: boolean;
   /** Sensitive: 32 bytes as 64 hex characters or base64. Never logged. */
   secretKey?: string;
   /** Kubernetes namespace of Kriten's Jobs and Secrets; unset means the pod's or the context's own. */
@@ -46,6 +51,27 @@ export class KritenConfig {
   logLevel: LogLevel;
   logFormat: LogFormat;
   production: boolean;
+  /** The LDAP directory behind the `active_directory` login provider; absent when not configured. */
+  ldap?: LdapConfig;
+  /** Express's `trust proxy` value, so that audit records show the client behind a proxy. */
+  trustProxy?: number | string[];
+}
+
+export class LdapConfig {
+  url: string;
+  bindDn: string;
+  /** Sensitive: never logged. */
+  bindPassword: string;
+  baseDn: string;
+  userFilter: string;
+  usernameAttribute: string;
+  groupAttribute: string;
+  nestedGroups: NestedGroupMode;
+  /** PEM file of the certificate authorities that ldaps:// server certificates must chain to. */
+  caFile?: string;
+  rejectUnauthorized: boolean;
+  connectTimeoutMs: number;
+  timeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -65,6 +91,7 @@ export function loadConfig(env: Env): KritenConfig {
   config.rootPassword = readOptional(env, 'KRITEN_ROOT_PASSWORD');
   config.jwtSecret = readOptional(env, 'KRITEN_JWT_SECRET');
   config.jwtExpirySeconds = readInteger(env, 'KRITEN_JWT_EXPIRY_SECONDS', 3600, 60, 31_536_000);
+  config.loginRateLimit = readInteger(env, 'KRITEN_LOGIN_RATE_LIMIT', 10, 1, 1_000_000);
   config.secretKey = readSecretKey(env);
   config.namespace = readOptional(env, 'KRITEN_NAMESPACE');
   config.jobsTtlSeconds = readInteger(env, 'KRITEN_JOBS_TTL_SECONDS', 3600, 0, 31_536_000);
@@ -100,6 +127,9 @@ export function loadConfig(env: Env): KritenConfig {
   config.logLevel = readChoice(env, 'KRITEN_LOG_LEVEL', ['error', 'warn', 'log', 'debug'], 'log');
   config.logFormat = readChoice(env, 'KRITEN_LOG_FORMAT', ['text', 'json'], 'text');
   config.production = env.NODE_ENV === 'production';
+  config.cookieSecure = readBoolean(env, 'KRITEN_COOKIE_SECURE', config.production);
+  config.ldap = readLdap(env);
+  config.trustProxy = readTrustProxy(env);
 
   if (config.production && !config.jwtSecret) {
     throw new ConfigError(
@@ -127,6 +157,17 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
     throw invalid(name, value, `an integer from ${min} to ${max}`);
   }
   return Number(value);
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = readOptional(env, name);
+  if (value === undefined) {
+    return fallback;
+  }
+  if (value !== 'true' && value !== 'false') {
+    throw invalid(name, value, 'true or false');
+  }
+  return value === 'true';
 }
 
 function readChoice<T extends string>(env: Env, name: string, choices: T[], fallback: T): T {
@@ -222,4 +263,114 @@ export function decodeSecretKey(value: string): Buffer | undefined {
 /** Replaces the password of a URL, so that it can appear in a message. */
 export function redactUrl(value: string): string {
   return value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
+
+const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9-]*$/;
+
+/** Reads the KRITEN_LDAP_* settings; undefined when KRITEN_LDAP_URL is unset. */
+function readLdap(env: Env): LdapConfig | undefined {
+  const url = readOptional(env, 'KRITEN_LDAP_URL');
+  if (url === undefined) {
+    return undefined;
+  }
+  checkLdapUrl(url);
+
+  const ldap = new LdapConfig();
+  ldap.url = url;
+  ldap.bindDn = readRequiredForLdap(env, 'KRITEN_LDAP_BIND_DN');
+  ldap.bindPassword = readRequiredForLdap(env, 'KRITEN_LDAP_BIND_PASSWORD');
+  ldap.baseDn = readRequiredForLdap(env, 'KRITEN_LDAP_BASE_DN');
+  ldap.userFilter = readUserFilter(env);
+  ldap.usernameAttribute = readAttributeName(
+    env,
+    'KRITEN_LDAP_USERNAME_ATTRIBUTE',
+    'sAMAccountName',
+  );
+  ldap.groupAttribute = readAttributeName(env, 'KRITEN_LDAP_GROUP_ATTRIBUTE', 'memberOf');
+  ldap.nestedGroups = readChoice(
+    env,
+    'KRITEN_LDAP_NESTED_GROUPS',
+    ['search', 'in_chain', 'off'],
+    'search',
+  );
+  ldap.caFile = readOptional(env, 'KRITEN_LDAP_CA_FILE');
+  ldap.rejectUnauthorized =
+    readChoice(env, 'KRITEN_LDAP_TLS_REJECT_UNAUTHORIZED', ['true', 'false'], 'true') === 'true';
+  ldap.connectTimeoutMs = readInteger(env, 'KRITEN_LDAP_CONNECT_TIMEOUT_MS', 5000, 100, 120_000);
+  ldap.timeoutMs = readInteger(env, 'KRITEN_LDAP_TIMEOUT_MS', 10_000, 100, 300_000);
+  return ldap;
+}
+
+function checkLdapUrl(value: string): void {
+  const expected = 'ldap://host[:port] or ldaps://host[:port], with no path, user or password';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('KRITEN_LDAP_URL', redactUrl(value), expected);
+  }
+  const bare = url.pathname === '' || url.pathname === '/';
+  if (
+    !['ldap:', 'ldaps:'].includes(url.protocol) ||
+    url.hostname === '' ||
+    !bare ||
+    url.search !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    throw invalid('KRITEN_LDAP_URL', redactUrl(value), expected);
+  }
+}
+
+function readRequiredForLdap(env: Env, name: string): string {
+  const value = readOptional(env, name);
+  if (value === undefined) {
+    throw new ConfigError(`${name} is missing: it is required when KRITEN_LDAP_URL is set`);
+  }
+  return value;
+}
+
+function readUserFilter(env: Env): string {
+  const value = readOptional(env, 'KRITEN_LDAP_USER_FILTER') ?? '(sAMAccountName={username})';
+  if (!value.startsWith('(') || !value.endsWith(')') || !value.includes('{username}')) {
+    throw invalid(
+      'KRITEN_LDAP_USER_FILTER',
+      value,
+      'an LDAP filter in parentheses that contains {username}, such as (sAMAccountName={username})',
+    );
+  }
+  return value;
+}
+
+function readAttributeName(env: Env, name: string, fallback: string): string {
+  const value = readOptional(env, name) ?? fallback;
+  if (!ATTRIBUTE_NAME.test(value)) {
+    throw invalid(name, value, 'an LDAP attribute name such as memberOf');
+  }
+  return value;
+}
+
+const PROXY_ADDRESS = /^(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d{1,3})?)$/;
+
+/**
+ * Reads KRITEN_TRUST_PROXY: the number of proxies in front of the server, or a comma-separated
+ * list of proxy addresses and subnets (Express's trust proxy syntax). Unset trusts no proxy.
+ */
+function readTrustProxy(env: Env): number | string[] | undefined {
+  const value = readOptional(env, 'KRITEN_TRUST_PROXY');
+  if (value === undefined) {
+    return undefined;
+  }
+  if (/^\d+$/.test(value)) {
+    return readInteger(env, 'KRITEN_TRUST_PROXY', 0, 0, 100);
+  }
+  const addresses = value.split(',').map((part) => part.trim());
+  if (!addresses.every((address) => PROXY_ADDRESS.test(address))) {
+    throw invalid(
+      'KRITEN_TRUST_PROXY',
+      value,
+      'a number of proxies, or proxy addresses and subnets separated by commas (such as loopback, 10.0.0.0/8)',
+    );
+  }
+  return addresses;
 }

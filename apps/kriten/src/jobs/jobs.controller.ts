@@ -26,7 +26,8 @@ import type { Request, Response } from 'express';
 import { once } from 'node:events';
 import { ApiCommonErrors, ApiConflictError, ApiSchemaRejectedError } from '../common/api-errors';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { CurrentUser, RequirePermission } from '../auth/permission.decorator';
+import { CallerPermissions, CurrentUser, RequirePermission } from '../auth/permission.decorator';
+import type { PermissionSet } from '../auth/permission-set';
 import type { RawBodyRequest } from '../common/body-parser';
 import { JobCreatedDto, JobDto, JobLogQueryDto, JobSummaryDto, ListJobsQueryDto } from './job.dto';
 import { JobsService } from './jobs.service';
@@ -70,7 +71,7 @@ export class JobsController {
   @Get()
   @RequirePermission('jobs', 'read')
   @ApiOperation({
-    summary: 'List jobs, newest first',
+    summary: 'List the jobs the caller may read, newest first',
     description: `The total matching the filters is in the ${TOTAL_COUNT_HEADER} header.`,
   })
   @ApiOkResponse({
@@ -79,9 +80,10 @@ export class JobsController {
   })
   async list(
     @Query() query: ListJobsQueryDto,
+    @CallerPermissions() permissions: PermissionSet,
     @Res({ passthrough: true }) response: Response,
   ): Promise<JobSummaryDto[]> {
-    const { jobs, total } = await this.jobs.list(query);
+    const { jobs, total } = await this.jobs.list(query, permissions.idsFor('jobs', 'read'));
     response.setHeader(TOTAL_COUNT_HEADER, String(total));
     return jobs;
   }

@@ -12,6 +12,8 @@ import {
 const UNFINISHED: JobStatus[] = ['queued', 'running'];
 
 export interface JobFilter {
+  /** Only jobs of these tasks, when given: the ones the caller may read. */
+  tasks?: string[];
   task?: string;
   status?: JobStatus;
   owner?: string;
@@ -57,8 +59,16 @@ export class JobsRepository {
   }
 
   async list(filter: JobFilter): Promise<[JobEntity[], number]> {
+    const tasks =
+      filter.tasks && filter.task !== undefined
+        ? filter.tasks.filter((task) => task === filter.task)
+        : filter.tasks;
+    if (tasks?.length === 0) {
+      return [[], 0];
+    }
     const where = {
       ...(filter.task !== undefined && { task: filter.task }),
+      ...(tasks !== undefined && { task: In(tasks) }),
       ...(filter.status !== undefined && { status: filter.status }),
       ...(filter.owner !== undefined && { owner: filter.owner }),
     };

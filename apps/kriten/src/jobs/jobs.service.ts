@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JOB_EXECUTOR, JobExecutor } from '@kriten/executor';
 import { randomInt } from 'node:crypto';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
+import { ALL_IDS, IdScope } from '../auth/permission-set';
 import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
 import { describeSchemaErrors } from '../tasks/input-schema';
@@ -83,8 +84,13 @@ export class JobsService {
     return { accepted: { id: job.id, msg } };
   }
 
-  async list(query: ListJobsQueryDto): Promise<{ jobs: JobSummaryDto[]; total: number }> {
+  /** Lists jobs of the tasks in the scope: permissions on jobs name tasks. */
+  async list(
+    query: ListJobsQueryDto,
+    scope: IdScope,
+  ): Promise<{ jobs: JobSummaryDto[]; total: number }> {
     const [jobs, total] = await this.jobs.list({
+      tasks: scope === ALL_IDS ? undefined : scope,
       task: query.task,
       status: query.status,
       owner: query.owner,

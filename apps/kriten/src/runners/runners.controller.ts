@@ -1,7 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiCommonErrors, ApiConflictError } from '../common/api-errors';
-import { RequirePermission } from '../auth/permission.decorator';
+import { CallerPermissions, RequirePermission } from '../auth/permission.decorator';
+import type { PermissionSet } from '../auth/permission-set';
+import { TOTAL_COUNT_HEADER, sendPage } from '../common/pagination';
 import { MessageDto } from '../common/message.dto';
 import { CreateRunnerDto, RunnerDto, UpdateRunnerDto } from './runner.dto';
 import { RunnersService } from './runners.service';
@@ -16,10 +19,17 @@ export class RunnersController {
 
   @Get()
   @RequirePermission('runners', 'read')
-  @ApiOperation({ summary: 'List runners' })
+  @ApiOperation({
+    summary: 'List the runners the caller may read',
+    description: `The number of runners listed is in the ${TOTAL_COUNT_HEADER} header.`,
+  })
   @ApiOkResponse({ type: [RunnerDto] })
-  list(): Promise<RunnerDto[]> {
-    return this.runners.list();
+  async list(
+    @CallerPermissions() permissions: PermissionSet,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<RunnerDto[]> {
+    const runners = await this.runners.list(permissions.idsFor('runners', 'read'));
+    return sendPage(response, { items: runners, total: runners.length });
   }
 
   @Post()

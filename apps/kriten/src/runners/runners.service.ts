@@ -13,6 +13,8 @@ import {
   ResourceRequirements,
   serializeResources,
 } from '../common/resources';
+import { idCondition } from '../common/pagination';
+import type { IdScope } from '../auth/permission-set';
 import { SECRET_MASK, maskKeys } from '../secrets/secret-merge';
 import { SecretChange } from '../secrets/secret-store';
 import { SecretsService, validateSecretMap } from '../secrets/secrets.service';
@@ -33,8 +35,16 @@ export class RunnersService {
     @Inject(JOB_EXECUTOR) private readonly executor: JobExecutor,
   ) {}
 
-  async list(): Promise<RunnerDto[]> {
-    const runners = await this.runners.find({ order: { name: 'ASC' } });
+  /** Lists the runners whose names are in the scope. */
+  async list(scope: IdScope): Promise<RunnerDto[]> {
+    const name = idCondition(scope);
+    if (name === null) {
+      return [];
+    }
+    const runners = await this.runners.find({
+      where: name === undefined ? {} : { name },
+      order: { name: 'ASC' },
+    });
     return Promise.all(runners.map((runner) => this.toDto(runner)));
   }
 

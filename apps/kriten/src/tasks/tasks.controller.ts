@@ -2,7 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiCommonErrors, ApiConflictError } from '../common/api-errors';
-import { RequirePermission } from '../auth/permission.decorator';
+import { CallerPermissions, RequirePermission } from '../auth/permission.decorator';
+import type { PermissionSet } from '../auth/permission-set';
+import { TOTAL_COUNT_HEADER, sendPage } from '../common/pagination';
 import { MessageDto } from '../common/message.dto';
 import { CreateTaskDto, TaskDto, UpdateTaskDto } from './task.dto';
 import { TasksService } from './tasks.service';
@@ -22,10 +24,17 @@ export class TasksController {
 
   @Get()
   @RequirePermission('tasks', 'read')
-  @ApiOperation({ summary: 'List tasks' })
+  @ApiOperation({
+    summary: 'List the tasks the caller may read',
+    description: `The number of tasks listed is in the ${TOTAL_COUNT_HEADER} header.`,
+  })
   @ApiOkResponse({ type: [TaskDto] })
-  list(): Promise<TaskDto[]> {
-    return this.tasks.list();
+  async list(
+    @CallerPermissions() permissions: PermissionSet,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<TaskDto[]> {
+    const tasks = await this.tasks.list(permissions.idsFor('tasks', 'read'));
+    return sendPage(response, { items: tasks, total: tasks.length });
   }
 
   @Post()

@@ -4,6 +4,8 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
 import { MessageDto } from '../common/message.dto';
+import { idCondition } from '../common/pagination';
+import type { IdScope } from '../auth/permission-set';
 import { RunnerEntity } from '../runners/runner.entity';
 import {
   effectiveResources,
@@ -32,8 +34,16 @@ export class TasksService {
     readonly schemas: InputSchemaCompiler,
   ) {}
 
-  async list(): Promise<TaskDto[]> {
-    const tasks = await this.tasks.find({ order: { name: 'ASC' } });
+  /** Lists the tasks whose names are in the scope. */
+  async list(scope: IdScope): Promise<TaskDto[]> {
+    const name = idCondition(scope);
+    if (name === null) {
+      return [];
+    }
+    const tasks = await this.tasks.find({
+      where: name === undefined ? {} : { name },
+      order: { name: 'ASC' },
+    });
     return Promise.all(tasks.map((task) => this.toDto(task)));
   }
 

@@ -24,6 +24,13 @@ export class UserEntity {
   @Column({ name: 'token_version', type: 'int', default: 0 })
   tokenVersion: number;
 
+  /**
+   * Names of the directory groups the user belonged to at their last login; null for local
+   * users. Role bindings on groups of provider `active_directory` match these names.
+   */
+  @Column({ name: 'directory_groups', type: 'simple-json', nullable: true })
+  directoryGroups: string[] | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;
 
