@@ -69,6 +69,8 @@ function expectationTable(jobId: string, rootTokenId: string): Record<string, Ex
       allowed: 200,
     },
     'GET /api/v1/refresh': { kind: 'authenticated', path: '/api/v1/refresh', allowed: 200 },
+    'GET /healthz': { kind: 'public', path: '/healthz', allowed: 200 },
+    'GET /readyz': { kind: 'public', path: '/readyz', allowed: 200 },
 
     'GET /api/v1/runners': permission('runners', 'read', undefined, '/api/v1/runners', 200),
     'POST /api/v1/runners': permission(
