@@ -51,7 +51,6 @@ async function createKubernetesSecretStore(
   const { CoreV1Api } = await import('@kubernetes/client-node');
   // The build rewrites the @kriten alias in import statements only, and a static import would
   // load client-node for every executor; this relative path holds in the sources and in dist/.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { connectToKubernetes } =
     require('../../../../libs/executor/src/kubernetes') as KubernetesLibrary;
   const connection = connectToKubernetes({
