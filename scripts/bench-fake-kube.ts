@@ -3,16 +3,12 @@
 // it saw. Start: `node --import tsx scripts/bench-fake-kube.ts <namespace>`. It prints
 // `url=`, `token=` and `kubeconfig=` lines, then reads one command a line on stdin:
 //   calls <from>   prints `calls <JSON>`: the recorded requests from index <from> on
-//   wait <job>     prints `ended <job> <status>` once the Job has succeeded or failed
 // and stops on SIGTERM or when stdin closes.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startFakeKube, type FakeKube } from '../test/support/fake-kube';
-
-/** How often `wait` looks at the stored Job; an in-process read, so it costs the fake little. */
-const WAIT_POLL_MILLISECONDS = 1;
+import { startFakeKube } from '../test/support/fake-kube';
 
 async function main(): Promise<void> {
   const namespace = process.argv[2] ?? 'kriten-bench';
@@ -36,27 +32,10 @@ async function main(): Promise<void> {
         code: call.code,
       }));
       process.stdout.write(`calls ${JSON.stringify(calls)}\n`);
-    } else if (command === 'wait') {
-      void waitForJobEnd(fake, argument).then((status) =>
-        process.stdout.write(`ended ${argument} ${status}\n`),
-      );
     } else {
-      process.stdout.write(`error unknown command '${command}': use calls or wait\n`);
+      process.stdout.write(`error unknown command '${command}': use calls\n`);
     }
   });
-}
-
-async function waitForJobEnd(fake: FakeKube, name: string): Promise<string> {
-  for (;;) {
-    const status = (fake.getObject('jobs', name)?.status ?? {}) as Record<string, number>;
-    if ((status.succeeded ?? 0) > 0) {
-      return 'succeeded';
-    }
-    if ((status.failed ?? 0) > 0) {
-      return 'failed';
-    }
-    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MILLISECONDS));
-  }
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { databaseTargets } from './support/databases';
@@ -30,14 +30,6 @@ const SCRIPTS = {
     '#!/bin/sh\nprintf \'%s,%s,%s\' "$shared" "$(cat /etc/secret/shared)" "$only_runner"\n',
 };
 
-/**
- * Creates a folder outside /tmp. The fake kubelet gives every container a fresh /tmp, so
- * repositories that jobs clone over file:// live elsewhere.
- */
-function makeVisibleDir(prefix: string): string {
-  return mkdtempSync(join('/var/tmp', prefix));
-}
-
 /** Requests that read or list Jobs or pods one by one, which a watch-driven executor never makes. */
 function pollingCalls(calls: RecordedCall[]): RecordedCall[] {
   return calls.filter(
@@ -60,7 +52,6 @@ describe('kubernetes executor', () => {
   let fake: FakeKube;
   let configDir: string;
   let kubeconfig: string;
-  let repositoryRoot: string;
   let repository: GitRepository;
   let server: KritenServer;
   let api: ApiClient;
@@ -128,15 +119,8 @@ describe('kubernetes executor', () => {
     });
     configDir = makeTempDir('kriten-kubeconfig-');
     kubeconfig = fake.writeKubeconfig(configDir, { tokenFile: join(configDir, 'token') });
-    repositoryRoot = makeVisibleDir('kriten-k8s-repos-');
-    // GitRepository makes its folder in KRITEN_TEST_TMPDIR.
-    const testTmpDir = process.env.KRITEN_TEST_TMPDIR;
-    process.env.KRITEN_TEST_TMPDIR = repositoryRoot;
-    try {
-      repository = GitRepository.create(SCRIPTS);
-    } finally {
-      process.env.KRITEN_TEST_TMPDIR = testTmpDir;
-    }
+    // The fake kubelet binds the test run's folder into containers, so the clone finds it.
+    repository = GitRepository.create(SCRIPTS);
 
     await startKriten();
     await createRunner(api, {
@@ -170,7 +154,9 @@ describe('kubernetes executor', () => {
     await server?.stop();
     server?.removeDataDir();
     await fake?.stop();
-    rmSync(repositoryRoot, { recursive: true, force: true });
+    if (repository) {
+      rmSync(repository.path, { recursive: true, force: true });
+    }
   });
 
   it('runs a job with one create call and no polling', async () => {
@@ -545,7 +531,7 @@ const replicaDatabase = databaseTargets().find((target) => target.name === 'mari
 (replicaDatabase ? describe : describe.skip)('kubernetes executor with two replicas', () => {
   let fake: FakeKube;
   let kubeconfig: string;
-  let repositoryRoot: string;
+  let repository: GitRepository;
   let databaseUrl: string | undefined;
   let first: KritenServer;
   let second: KritenServer;
@@ -573,15 +559,7 @@ const replicaDatabase = databaseTargets().find((target) => target.name === 'mari
     fake = await startFakeKube({ namespaces: [NAMESPACE], retryMilliseconds: 200 });
     kubeconfig = fake.writeKubeconfig(makeTempDir('kriten-kubeconfig-'));
     databaseUrl = await replicaDatabase!.create();
-    repositoryRoot = makeVisibleDir('kriten-k8s-replicas-');
-    const testTmpDir = process.env.KRITEN_TEST_TMPDIR;
-    process.env.KRITEN_TEST_TMPDIR = repositoryRoot;
-    let repository: GitRepository;
-    try {
-      repository = GitRepository.create(SCRIPTS);
-    } finally {
-      process.env.KRITEN_TEST_TMPDIR = testTmpDir;
-    }
+    repository = GitRepository.create(SCRIPTS);
 
     [first, firstApi] = await startReplica();
     [second, secondApi] = await startReplica();
@@ -601,7 +579,9 @@ const replicaDatabase = databaseTargets().find((target) => target.name === 'mari
     second?.removeDataDir();
     await replicaDatabase!.drop(databaseUrl);
     await fake?.stop();
-    rmSync(repositoryRoot, { recursive: true, force: true });
+    if (repository) {
+      rmSync(repository.path, { recursive: true, force: true });
+    }
   });
 
   it('cancels a job that the other replica launched', async () => {

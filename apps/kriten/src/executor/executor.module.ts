@@ -1,11 +1,9 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { JOB_EXECUTOR, JobExecutor, LocalExecutor, type ExecutorLogger } from '@kriten/executor';
-import {
-  connectToKubernetes,
-  KubernetesApi,
-  KubernetesExecutor,
-} from '@kriten/executor/kubernetes';
+import type { KubernetesExecutor } from '@kriten/executor/kubernetes';
 import { KritenConfig } from '../config/kriten-config';
+
+type KubernetesLibrary = typeof import('@kriten/executor/kubernetes');
 
 /** Provides the configured JobExecutor, checked ready before the server accepts requests. */
 @Global()
@@ -37,7 +35,15 @@ function createLocalExecutor(config: KritenConfig): LocalExecutor {
   });
 }
 
+/**
+ * Builds the kubernetes executor. Its modules, and with them @kubernetes/client-node, load only
+ * here, so that a server on the local executor does not carry them in memory.
+ */
 function createKubernetesExecutor(config: KritenConfig): KubernetesExecutor {
+  // The build rewrites the @kriten alias in import statements only; this relative path holds
+  // in the sources and in dist/.
+  const { connectToKubernetes, KubernetesApi, KubernetesExecutor } =
+    require('../../../../libs/executor/src/kubernetes') as KubernetesLibrary;
   const connection = connectToKubernetes({
     namespace: config.namespace,
     kubeconfig: config.kubeconfig,
@@ -51,7 +57,7 @@ function createKubernetesExecutor(config: KritenConfig): KubernetesExecutor {
     jobsTtlSeconds: config.jobsTtlSeconds,
     imagePullGraceSeconds: config.imagePullGraceSeconds,
     maxOutputBytes: config.maxOutputBytes,
-    logger: executorLogger(KubernetesExecutor.name),
+    logger: executorLogger('KubernetesExecutor'),
   });
 }
 

@@ -122,7 +122,8 @@ export class JobsService {
    * starts. When the executor cannot follow the job, the output so far is returned.
    */
   async followLog(id: string, signal: AbortSignal): Promise<string | AsyncIterable<string>> {
-    const start = Date.now();
+    /** Since when the executor has not had the job, and whether the job had started then. */
+    let missing: { since: number; started: boolean } | undefined;
     for (;;) {
       const job = await this.load(id);
       if (this.jobs.isFinished(job.status)) {
@@ -131,17 +132,51 @@ export class JobsService {
       if (job.status === 'running') {
         const stream = this.executor.followOutput(id, signal);
         if (stream !== undefined) {
-          return stream;
+          return this.completeFromDatabase(id, stream, signal);
         }
         // The executor does not have the job yet, because a claimed job reaches it once its
         // launch is built, or no longer, because its end is still being recorded.
-        const wait = job.startTime === null ? LAUNCH_WAIT_MS : END_WAIT_MS;
-        if (Date.now() - start > wait) {
+        const started = job.startTime !== null;
+        if (missing === undefined || missing.started !== started) {
+          missing = { since: Date.now(), started };
+        }
+        if (Date.now() - missing.since > (started ? END_WAIT_MS : LAUNCH_WAIT_MS)) {
           return this.getLog(id);
         }
       }
       if (signal.aborted) {
         return '';
+      }
+      await pause(FOLLOW_CHECK_INTERVAL_MS, signal);
+    }
+  }
+
+  /**
+   * Passes a followed stream on, then adds what it missed from the stored output. A stream can
+   * miss the end, for example when a job ends and its output file is removed before the
+   * follower reads it. A truncated stored output is left alone, because it is not a
+   * continuation of the stream.
+   */
+  private async *completeFromDatabase(
+    id: string,
+    stream: AsyncIterable<string>,
+    signal: AbortSignal,
+  ): AsyncGenerator<string> {
+    let streamedLength = 0;
+    for await (const chunk of stream) {
+      streamedLength += chunk.length;
+      yield chunk;
+    }
+
+    const deadline = Date.now() + END_WAIT_MS;
+    while (!signal.aborted && Date.now() < deadline) {
+      const job = await this.load(id);
+      if (this.jobs.isFinished(job.status)) {
+        const stored = await this.jobs.findOutput(id);
+        if (stored !== null && !stored.truncated && stored.output.length > streamedLength) {
+          yield stored.output.slice(streamedLength);
+        }
+        return;
       }
       await pause(FOLLOW_CHECK_INTERVAL_MS, signal);
     }

@@ -1,4 +1,4 @@
-import { ApiException, CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { Logger } from '@nestjs/common';
 import { EntityManager, Repository } from 'typeorm';
 import { DomainError } from '../common/domain-error';
@@ -124,7 +124,7 @@ export class KubernetesSecretStore implements SecretStore {
     try {
       await this.core.createNamespacedSecret({ namespace: this.namespace, body: secret });
     } catch (error) {
-      if (!(error instanceof ApiException) || error.code !== CONFLICT) {
+      if (statusCodeOf(error) !== CONFLICT) {
         throw this.failure('creating', name, error);
       }
       await this.call('replacing', name, () =>
@@ -137,7 +137,7 @@ export class KubernetesSecretStore implements SecretStore {
     try {
       return await this.core.readNamespacedSecret({ name, namespace: this.namespace });
     } catch (error) {
-      if (error instanceof ApiException && error.code === NOT_FOUND) {
+      if (statusCodeOf(error) === NOT_FOUND) {
         return undefined;
       }
       throw this.failure('reading', name, error);
@@ -149,7 +149,7 @@ export class KubernetesSecretStore implements SecretStore {
       await this.core.deleteNamespacedSecret({ name, namespace: this.namespace });
       this.logger.log(`Secret '${name}' in namespace '${this.namespace}' deleted`);
     } catch (error) {
-      if (!(error instanceof ApiException) || error.code !== NOT_FOUND) {
+      if (statusCodeOf(error) !== NOT_FOUND) {
         throw this.failure('deleting', name, error);
       }
     }
@@ -178,7 +178,7 @@ export class KubernetesSecretStore implements SecretStore {
     this.logger.error(
       `${action} Secret '${name}' in namespace '${this.namespace}' failed: ${cause}`,
     );
-    if (error instanceof ApiException && error.code === CONFLICT) {
+    if (statusCodeOf(error) === CONFLICT) {
       return new DomainError(
         'conflict',
         `${action} Secret '${name}' in namespace '${this.namespace}' failed: it was changed by ` +
@@ -199,4 +199,14 @@ function sameValues(left: Record<string, string>, right: Record<string, string>)
     leftKeys.length === Object.keys(right).length &&
     leftKeys.every((key) => Object.hasOwn(right, key) && right[key] === left[key])
   );
+}
+
+/**
+ * Returns the HTTP status of a failed API call. client-node 1.x rejects with an ApiException
+ * whose `code` is the status; the class is not imported, so that the local executor never
+ * loads client-node.
+ */
+function statusCodeOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
 }

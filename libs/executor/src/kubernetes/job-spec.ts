@@ -42,6 +42,9 @@ export interface JobSpecSettings {
  * $GIT_TOKEN only when git requests a password, so the token is never in the URL, a command
  * line or git's output. `credential.helper=` first clears helpers that the image configures.
  * Files are made writable for everyone, because the runner's image may run as another user.
+ *
+ * NOTE: only HTTP(S) remotes can authenticate here. An ssh:// or git@host:path remote gets no
+ * key in the clone container, so it works only for hosts that need none.
  */
 export const CLONE_SCRIPT = [
   'set -e',
