@@ -736,6 +736,35 @@ describe.each(testTargets())(
         expect((await api.get(ownerPath(name))).body.secret).toEqual({});
       });
 
+      it('concurrent posts keep every key', async () => {
+        const name = await createOwner({ FIRST: 'value' });
+        const keys = Array.from({ length: 12 }, (_, index) => `KEY_${index}`);
+
+        const responses = await Promise.all(
+          keys.map((key) => api.post(`${ownerPath(name)}/secret`, { [key]: `${key}-value` })),
+        );
+
+        expect(responses.map((response) => response.status)).toEqual(keys.map(() => 200));
+        expect(Object.keys((await api.get(`${ownerPath(name)}/secret`)).body).sort()).toEqual(
+          ['FIRST', ...keys].sort(),
+        );
+      });
+
+      it('concurrent posts and deletes all succeed', async () => {
+        const name = await createOwner({ FIRST: 'value' });
+
+        const responses = await Promise.all(
+          Array.from({ length: 16 }, (_, index) =>
+            index % 2 === 0
+              ? api.post(`${ownerPath(name)}/secret`, { [`KEY_${index}`]: 'value' })
+              : api.delete(`${ownerPath(name)}/secret`),
+          ),
+        );
+
+        expect(responses.map((response) => response.status)).toEqual(responses.map(() => 200));
+        expect(server.logs).not.toContain('Deadlock');
+      });
+
       it('patch merges secrets like post', async () => {
         const name = await createOwner({ DROP: 'value', KEEP: 'value', CHANGE: 'value' });
 

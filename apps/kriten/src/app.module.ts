@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { buildDataSourceOptions } from '@kriten/persistence';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions, serializeSqliteTransactions } from '@kriten/persistence';
 import { ApiTokenEntity } from './api-tokens/api-token.entity';
 import { AuditLogEntity } from './audit/audit-log.entity';
 import { AuditModule } from './audit/audit.module';
@@ -47,12 +48,15 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
-        TypeOrmModule.forRoot(
-          buildDataSourceOptions(
-            { kind: config.databaseKind, url: config.databaseUrl, dataDir: config.dataDir },
-            ENTITIES,
-          ),
-        ),
+        TypeOrmModule.forRootAsync({
+          useFactory: () =>
+            buildDataSourceOptions(
+              { kind: config.databaseKind, url: config.databaseUrl, dataDir: config.dataDir },
+              ENTITIES,
+            ),
+          dataSourceFactory: async (options) =>
+            serializeSqliteTransactions(await new DataSource(options!).initialize()),
+        }),
         ExecutorModule,
         AuditModule,
         AuthModule,

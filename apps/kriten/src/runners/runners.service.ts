@@ -4,6 +4,7 @@ import { JOB_EXECUTOR, JobExecutor } from '@kriten/executor';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
+import { writeLock } from '../common/row-locks';
 import { MessageDto } from '../common/message.dto';
 import { GIT_TOKEN_KEY } from '@kriten/executor/kubernetes/resource-names';
 import {
@@ -53,7 +54,12 @@ export class RunnersService {
   }
 
   async load(name: string, manager?: EntityManager): Promise<RunnerEntity> {
-    const runner = await (manager?.getRepository(RunnerEntity) ?? this.runners).findOneBy({ name });
+    // Inside a write transaction the row stays locked until commit.
+    const runner = manager
+      ? await manager
+          .getRepository(RunnerEntity)
+          .findOne({ where: { name }, lock: writeLock(manager) })
+      : await this.runners.findOneBy({ name });
     if (!runner) {
       throw notFound('runner', name);
     }

@@ -1,5 +1,6 @@
 import { GIT_TOKEN_KEY } from '@kriten/executor/kubernetes/resource-names';
 import { EntityManager, Repository } from 'typeorm';
+import { writeLock } from '../common/row-locks';
 import { SecretCipher } from './secret-cipher';
 import { SecretEntity, SecretOwnerKind } from './secret.entity';
 import { mergeSecrets } from './secret-merge';
@@ -29,7 +30,8 @@ export class DatabaseSecretStore implements SecretStore {
         await manager.getRepository(SecretEntity).delete({ ownerKind: kind, ownerName: name });
         continue;
       }
-      // The stored values are read inside the transaction, so two merges do not lose an update.
+      // The caller holds the owner's row lock, and the read locks the rows too, so it sees the
+      // latest committed values and two merges do not lose an update.
       const current = change.action === 'merge' ? await this.read(kind, name, manager) : {};
       const values =
         change.action === 'merge'
@@ -71,7 +73,9 @@ export class DatabaseSecretStore implements SecretStore {
     ownerName: string,
     manager: EntityManager,
   ): Promise<Record<string, string>> {
-    const rows = await manager.getRepository(SecretEntity).findBy({ ownerKind: kind, ownerName });
+    const rows = await manager
+      .getRepository(SecretEntity)
+      .find({ where: { ownerKind: kind, ownerName }, lock: writeLock(manager) });
     return Object.fromEntries(rows.map((row) => [row.key, this.decrypt(row)]));
   }
 

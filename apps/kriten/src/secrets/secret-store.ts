@@ -41,9 +41,10 @@ export interface LaunchSecrets {
 }
 
 /**
- * Storage for secret values. Saving runs in two steps, so that a failed write of values outside
- * the database leaves the database unchanged. `stage` writes those values before the database
- * transaction starts, and `record` writes the database rows inside it.
+ * Storage for secret values. Saving runs in two steps inside the caller's transaction, after
+ * the owner's row is locked: `stage` writes values kept outside the database, and `record`
+ * writes the database rows. A failed `stage` rolls the transaction back, so the database stays
+ * unchanged.
  */
 export interface SecretStore {
   readonly location: 'database' | 'kubernetes';

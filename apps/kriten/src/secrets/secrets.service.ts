@@ -24,17 +24,19 @@ export class SecretsService {
   }
 
   /**
-   * Applies secret changes together with the caller's database writes. Values kept outside the
-   * database are written first, so a failure there leaves the database unchanged. Then one
-   * transaction runs writeRecords and records the secrets.
+   * Applies secret changes together with the caller's database writes, in one transaction.
+   * writeRecords runs first and must lock or insert the owners' rows (the runners and tasks
+   * services load them with a write lock), so saves to one owner run one after another and a
+   * duplicate create fails before any value is written. Values kept outside the database are
+   * written next; a failure there rolls the transaction back and leaves the database unchanged.
    */
   async save<T>(
     changes: SecretChange[],
     writeRecords: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
-    const staged = await this.store.stage(changes);
     return this.dataSource.transaction(async (manager) => {
       const result = await writeRecords(manager);
+      const staged = await this.store.stage(changes);
       await this.store.record(staged, manager);
       return result;
     });

@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
+import { writeLock } from '../common/row-locks';
 import { MessageDto } from '../common/message.dto';
 import { idCondition } from '../common/pagination';
 import type { IdScope } from '../auth/permission-set';
@@ -52,7 +53,12 @@ export class TasksService {
   }
 
   async load(name: string, manager?: EntityManager): Promise<TaskEntity> {
-    const task = await (manager?.getRepository(TaskEntity) ?? this.tasks).findOneBy({ name });
+    // Inside a write transaction the row stays locked until commit.
+    const task = manager
+      ? await manager
+          .getRepository(TaskEntity)
+          .findOne({ where: { name }, lock: writeLock(manager) })
+      : await this.tasks.findOneBy({ name });
     if (!task) {
       throw notFound('task', name);
     }

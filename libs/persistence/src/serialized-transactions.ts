@@ -1,0 +1,31 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * Makes transactions on the embedded SQLite database run one at a time.
+ *
+ * TypeORM's better-sqlite3 driver shares one connection and one query runner among all callers
+ * (typeorm 1.x, BetterSqlite3Driver.createQueryRunner). A transaction that starts while another
+ * awaits would become a savepoint inside it, so a rollback of either could undo the other's
+ * writes. Queuing them keeps each transaction whole. MySQL and MariaDB give every transaction a
+ * pooled connection of its own and are left alone.
+ *
+ * Callers must not start a transaction from inside another through the DataSource, because the
+ * inner one would wait for the outer one forever; they use the manager they were given.
+ */
+export function serializeSqliteTransactions(dataSource: DataSource): DataSource {
+  if (dataSource.options.type !== 'better-sqlite3') {
+    return dataSource;
+  }
+
+  const manager = dataSource.manager;
+  const runTransaction = manager.transaction.bind(manager) as (
+    ...args: unknown[]
+  ) => Promise<unknown>;
+  let previous: Promise<unknown> = Promise.resolve();
+  manager.transaction = ((...args: unknown[]) => {
+    const next = previous.then(() => runTransaction(...args));
+    previous = next.catch(() => undefined);
+    return next;
+  }) as EntityManager['transaction'];
+  return dataSource;
+}
