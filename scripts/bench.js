@@ -114,7 +114,7 @@ async function benchKubernetes(work, repository, results) {
 
 /**
  * Starts scripts/bench-fake-kube.ts as a process and returns its address, token and kubeconfig,
- * with calls(from), which asks it over stdin for its record of requests.
+ * with calls(from), which requests its record of API requests over stdin.
  */
 async function startFakeKube(namespace) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'bench-fake-kube.ts'), namespace], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -54,7 +54,7 @@ export const kubernetesExecutor: ExecutorTarget = {
 };
 
 /**
- * The executors e2e suites run against: local and kubernetes, or those named in
+ * Returns the executors that e2e suites run against: local and kubernetes, or those named in
  * KRITEN_TEST_EXECUTORS (comma-separated, such as `local`).
  */
 export function executorTargets(): ExecutorTarget[] {
@@ -80,7 +80,7 @@ export interface TestTarget {
   executor: ExecutorTarget;
 }
 
-/** Every database target with every executor target. */
+/** Returns every database target paired with every executor target. */
 export function testTargets(): TestTarget[] {
   return databaseTargets().flatMap((database) =>
     executorTargets().map((executor) => ({
@@ -92,8 +92,9 @@ export function testTargets(): TestTarget[] {
 }
 
 /**
- * The database targets for suites that only make sense with one executor, such as checks of
- * this host's processes; empty when KRITEN_TEST_EXECUTORS leaves that executor out.
+ * Returns the database targets for suites that only make sense with one executor, such as
+ * checks of this host's processes. The list is empty when KRITEN_TEST_EXECUTORS leaves that
+ * executor out.
  */
 export function databaseTargetsFor(executor: ExecutorTarget['name']): DatabaseTarget[] {
   return executorTargets().some((target) => target.name === executor) ? databaseTargets() : [];
