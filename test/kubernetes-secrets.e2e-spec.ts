@@ -9,6 +9,7 @@ import {
   createSecret,
   KubeObject,
   readSecretValues,
+  replaceSecretValues,
   secretNamesLabelled,
 } from './support/kube-client';
 import { KritenServer, ROOT_PASSWORD } from './support/kriten-server';
@@ -214,6 +215,47 @@ describe.each(databaseTargets())('kubernetes Secrets on $name', (target: Databas
       });
       expect((await api.get('/api/v1/runners/leftover/secret')).body).toEqual({
         FRESH: SECRET_MASK,
+      });
+    });
+  });
+
+  describe('Secret ahead of the database', () => {
+    beforeAll(async () => {
+      await createRunner(api, {
+        name: 'ahead',
+        gitURL: repository.url,
+        secret: { KNOWN: 'known-value' },
+      });
+      // A save whose database write failed after its Secret write leaves a key the rows lack.
+      await replaceSecretValues(fake, 'kriten-runner-ahead', {
+        KNOWN: 'known-value',
+        UNRECORDED: 'unrecorded-value',
+      });
+    });
+
+    it('next save records every key', async () => {
+      const response = await api.post('/api/v1/runners/ahead/secret', { ADDED: 'added-value' });
+
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        ADDED: SECRET_MASK,
+        KNOWN: SECRET_MASK,
+        UNRECORDED: SECRET_MASK,
+      });
+      expect(readSecretValues(fake, 'kriten-runner-ahead')).toEqual({
+        KNOWN: 'known-value',
+        UNRECORDED: 'unrecorded-value',
+        ADDED: 'added-value',
+      });
+    });
+
+    it('next save can delete that key', async () => {
+      const response = await api.post('/api/v1/runners/ahead/secret', { UNRECORDED: '' });
+
+      expect(response.body).toEqual({ ADDED: SECRET_MASK, KNOWN: SECRET_MASK });
+      expect(readSecretValues(fake, 'kriten-runner-ahead')).toEqual({
+        KNOWN: 'known-value',
+        ADDED: 'added-value',
       });
     });
   });

@@ -48,3 +48,31 @@ export async function createSecret(
     );
   }
 }
+
+/**
+ * Replaces the values of an existing Secret through the fake API server's HTTP API, keeping
+ * its labels, as a save whose database write failed after its Secret was written leaves it.
+ */
+export async function replaceSecretValues(
+  fake: FakeKube,
+  name: string,
+  values: Record<string, string>,
+): Promise<void> {
+  const secret = fake.getObject('secrets', name) as KubeObject | undefined;
+  if (secret === undefined) {
+    throw new Error(`Secret '${name}' not found in the fake API server`);
+  }
+  const data = Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+  );
+  const response = await fetch(`${fake.url}/api/v1/namespaces/${fake.namespace}/secrets/${name}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${fake.token}` },
+    body: JSON.stringify({ ...secret, data }),
+  });
+  if (!response.ok) {
+    throw new Error(
+      `replacing Secret '${name}' failed with ${response.status}: ${await response.text()}`,
+    );
+  }
+}
