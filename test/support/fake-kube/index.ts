@@ -248,7 +248,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     async stop() {
       await server.close();
       if (ownsStateDir) {
-        rmSync(stateDir, { recursive: true, force: true });
+        rmSync(stateDir, { recursive: true, force: true, maxRetries: 5 });
       }
     },
   };

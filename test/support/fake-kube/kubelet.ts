@@ -265,9 +265,20 @@ export class Kubelet {
 
   /** Forgets a removed pod's volumes; its logs go with it, as on a real node. */
   forgetPod(uid: string): void {
+    const run = this.runs.get(uid);
     this.runs.delete(uid);
     this.finishedLogs.delete(uid);
-    rmSync(join(this.options.stateDir, 'pods', uid), { recursive: true, force: true });
+    // A container that is still being killed may write into its volumes; removing the folder
+    // before it exits fails with ENOTEMPTY.
+    const folder = join(this.options.stateDir, 'pods', uid);
+    const remove = () => rmSync(folder, { recursive: true, force: true, maxRetries: 5 });
+    if (run === undefined) {
+      remove();
+      return;
+    }
+    void run.done.then(remove, remove).catch((error: Error) => {
+      process.stderr.write(`fake kubelet: removing ${folder} failed: ${error.message}\n`);
+    });
   }
 
   private secretsOf(namespace: string): SecretLookup {
