@@ -1,6 +1,6 @@
 import { KubeHttp, KubernetesApiError } from './kube-http';
 import type { Job, ObjectList, Pod, WatchEvent } from './kubernetes-types';
-import { MANAGED_BY_SELECTOR } from './job-spec';
+import { JOB_ID_LABEL, MANAGED_BY_SELECTOR } from './job-spec';
 
 /** Seconds after which the server ends a watch; the watcher then resumes where it was. */
 const WATCH_TIMEOUT_SECONDS = 300;
@@ -66,6 +66,13 @@ export class KubernetesApi {
   listPods(): Promise<ObjectList<Pod>> {
     return this.http.requestJson('GET', this.podsPath, undefined, {
       labelSelector: MANAGED_BY_SELECTOR,
+    });
+  }
+
+  /** Lists the pods of one job, for the rare end of a job whose pod no watch event showed yet. */
+  listPodsOfJob(jobId: string): Promise<ObjectList<Pod>> {
+    return this.http.requestJson('GET', this.podsPath, undefined, {
+      labelSelector: `${MANAGED_BY_SELECTOR},${JOB_ID_LABEL}=${jobId}`,
     });
   }
 

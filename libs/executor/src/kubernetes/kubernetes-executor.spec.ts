@@ -10,6 +10,7 @@ class ScriptedApi {
   readonly created: string[] = [];
   readonly deleted: string[] = [];
   readonly logReads: string[] = [];
+  readonly podListings: string[] = [];
   readonly denied = new Set<string>();
   jobs: Job[] = [];
   pods: Pod[] = [];
@@ -26,6 +27,11 @@ class ScriptedApi {
   }
   async listPods(): Promise<ObjectList<Pod>> {
     return { metadata: { resourceVersion: '1' }, items: this.pods };
+  }
+  async listPodsOfJob(jobId: string): Promise<ObjectList<Pod>> {
+    this.podListings.push(jobId);
+    const items = this.pods.filter((item) => item.metadata.labels?.['kriten.io/job-id'] === jobId);
+    return { metadata: { resourceVersion: '1' }, items };
   }
   watchJobs(
     _version: string,
@@ -206,6 +212,23 @@ describe('KubernetesExecutor', () => {
     expect(outcomes[0]).toMatchObject({ status: 'succeeded', exitCode: 0, output: 'hello\n' });
     expect(sink.started.get('hello-aaaaa')).toEqual(new Date('2026-12-04T10:00:01Z'));
     expect(api.logReads).toEqual(['hello-aaaaa-pod/main']);
+  });
+
+  it('lists the pod when the job ends before its pod event', async () => {
+    await executor.checkReady();
+    await executor.recoverUnfinished([], sink);
+    await executor.launch(makeLaunch('hello-fffff'), sink);
+
+    api.pods = [pod('hello-fffff', SUCCEEDED)];
+    api.logs['hello-fffff-pod/main'] = 'hello\n';
+    api.emitJob('MODIFIED', job('hello-fffff', [{ type: 'Complete' }]));
+    await until(() => sink.ended.has('hello-fffff'));
+
+    expect(sink.ended.get('hello-fffff')![0]).toMatchObject({
+      status: 'succeeded',
+      output: 'hello\n',
+    });
+    expect(api.podListings).toEqual(['hello-fffff']);
   });
 
   it('fails a pull error only after the grace period', async () => {

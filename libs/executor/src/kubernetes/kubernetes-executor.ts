@@ -699,7 +699,7 @@ export class KubernetesExecutor implements JobExecutor {
 
   private async finish(tracked: TrackedJob, ending: Ending): Promise<void> {
     const { jobId } = tracked;
-    let output = await this.collectOutput(jobId, this.pods.get(jobId));
+    let output = await this.collectOutput(jobId, await this.podOf(jobId));
     if (output.readFailed && tracked.outputBeforeDeletion !== undefined) {
       output = await tracked.outputBeforeDeletion;
     }
@@ -733,6 +733,31 @@ export class KubernetesExecutor implements JobExecutor {
           `job '${jobId}': deleting its Kubernetes Job failed: ${describe(error)}; it stays until someone deletes it`,
         );
       });
+    }
+  }
+
+  /**
+   * Returns the pod the pod watch reported for a job. The Job and pod watches are separate
+   * streams, so a Job's end can arrive before its pod, for instance right after a restart;
+   * then the pod is listed once, so that its log is not lost.
+   */
+  private async podOf(jobId: string): Promise<Pod | undefined> {
+    const watched = this.pods.get(jobId);
+    if (watched !== undefined) {
+      return watched;
+    }
+    try {
+      const pods = (await this.api.listPodsOfJob(jobId)).items;
+      return pods.sort((left, right) =>
+        (right.metadata.creationTimestamp ?? '').localeCompare(
+          left.metadata.creationTimestamp ?? '',
+        ),
+      )[0];
+    } catch (error) {
+      this.logger.warn(
+        `job '${jobId}': listing its pods to read its log failed: ${describe(error)}`,
+      );
+      return undefined;
     }
   }
 
