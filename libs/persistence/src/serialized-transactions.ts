@@ -9,8 +9,8 @@ import type { DataSource, EntityManager } from 'typeorm';
  * writes. Queuing them keeps each transaction whole. MySQL and MariaDB give every transaction a
  * pooled connection of its own and are left alone.
  *
- * Callers must not start a transaction from inside another through the DataSource, because the
- * inner one would wait for the outer one forever; they use the manager they were given.
+ * Code inside a transaction uses the manager it was given. Starting another transaction through
+ * the DataSource there would wait for the outer one forever.
  */
 export function serializeSqliteTransactions(dataSource: DataSource): DataSource {
   if (dataSource.options.type !== 'better-sqlite3') {

@@ -25,9 +25,9 @@ export class SecretsService {
 
   /**
    * Applies secret changes together with the caller's database writes, in one transaction.
-   * writeRecords runs first and must lock or insert the owners' rows (the runners and tasks
-   * services load them with a write lock), so saves to one owner run one after another and a
-   * duplicate create fails before any value is written. Values kept outside the database are
+   * writeRecords runs first and must lock or insert the owners' rows, as the runners and tasks
+   * services do. Saves to one owner then run one after another, and a duplicate create fails
+   * before any value is written. Values kept outside the database are
    * written next; a failure there rolls the transaction back and leaves the database unchanged.
    */
   async save<T>(

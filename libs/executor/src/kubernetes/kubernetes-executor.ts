@@ -738,8 +738,8 @@ export class KubernetesExecutor implements JobExecutor {
 
   /**
    * Returns the pod the pod watch reported for a job. The Job and pod watches are separate
-   * streams, so a Job's end can arrive before its pod, for instance right after a restart;
-   * then the pod is listed once, so that its log is not lost.
+   * streams, so a Job's end can arrive before its pod, for instance right after a restart.
+   * Then the pod is listed once, so that its log is not lost.
    */
   private async podOf(jobId: string): Promise<Pod | undefined> {
     const watched = this.pods.get(jobId);
