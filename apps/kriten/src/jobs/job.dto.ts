@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString } from 'class-validator';
+import { PageQueryDto } from '../common/pagination';
 import type { JobStatus } from './job.entity';
 
 const STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
-export class ListJobsQueryDto {
+export class ListJobsQueryDto extends PageQueryDto {
   /** Only jobs of this task. */
   @IsOptional()
   @IsString()
@@ -20,20 +20,6 @@ export class ListJobsQueryDto {
   @IsOptional()
   @IsString()
   owner?: string;
-
-  /** Page size, 1 to 1000. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
 }
 
 /** Query of `GET /jobs/{id}/log`. */

@@ -5,6 +5,7 @@ import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { ALL_IDS, IdScope } from '../auth/permission-set';
 import { DomainError, notFound } from '../common/domain-error';
 import { isDuplicateKeyError } from '../common/database-errors';
+import { DEFAULT_PAGE_SIZE } from '../common/pagination';
 import { describeSchemaErrors } from '../tasks/input-schema';
 import { DEFAULT_SYNC_TIMEOUT_SECONDS, TasksService } from '../tasks/tasks.service';
 import { JobCreatedDto, JobSummaryDto, ListJobsQueryDto } from './job.dto';
@@ -14,7 +15,6 @@ import { JobDispatcher } from './job-dispatcher';
 import { JobsRepository } from './jobs.repository';
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const DEFAULT_PAGE_SIZE = 100;
 
 /** How often a followed job that has not reached the executor yet is checked again, in milliseconds. */
 const FOLLOW_CHECK_INTERVAL_MS = 100;
