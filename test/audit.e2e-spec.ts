@@ -435,8 +435,8 @@ describe.each(databaseTargets())('audit logs on $name', (target: DatabaseTarget)
     });
 
     it.each([
-      ['since=yesterday', 'since'],
-      ['until=2026-13-01T00:00:00Z', 'until'],
+      ['since=yesterday', 'since must be an RFC 3339 time'],
+      ['until=2026-13-01T00:00:00Z', 'until must be an RFC 3339 time'],
       ['outcome=maybe', 'outcome'],
       ['action=steal', 'action'],
       ['limit=0', 'limit'],

@@ -738,6 +738,9 @@ describe('login rate limit', () => {
     expect(statuses).toEqual([401, 401, 401]);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect([...limited.headers.keys()].filter((name) => name.startsWith('retry-after'))).toEqual([
+      'retry-after',
+    ]);
     expect(messageOf(limited.body)).toContain("too many login attempts for username 'root'");
     expect(messageOf(limited.body)).toContain('at most 3 per minute');
   });

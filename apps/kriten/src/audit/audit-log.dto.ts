@@ -5,6 +5,7 @@ import { AUDIT_OUTCOMES, AuditOutcome } from './audit-log.entity';
 
 const ACTIONS = ['login', 'create', 'update', 'delete', 'start', 'cancel', 'read'];
 const RFC_3339 = { strict: true, strictSeparator: true };
+const RFC_3339_MESSAGE = '$property must be an RFC 3339 time, such as 2026-01-31T12:00:00Z';
 
 export class ListAuditLogsQueryDto extends PageQueryDto {
   /** Only records of this username. */
@@ -36,12 +37,12 @@ export class ListAuditLogsQueryDto extends PageQueryDto {
 
   /** Only records at or after this time (RFC 3339, such as 2026-01-31T12:00:00Z). */
   @IsOptional()
-  @IsISO8601(RFC_3339)
+  @IsISO8601(RFC_3339, { message: RFC_3339_MESSAGE })
   since?: string;
 
   /** Only records before this time (RFC 3339). */
   @IsOptional()
-  @IsISO8601(RFC_3339)
+  @IsISO8601(RFC_3339, { message: RFC_3339_MESSAGE })
   until?: string;
 }
 

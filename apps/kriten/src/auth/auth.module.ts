@@ -30,6 +30,8 @@ import { LoginThrottlerGuard, loginThrottlers } from './login-throttler.guard';
       inject: [KritenConfig],
       useFactory: (config: KritenConfig) => ({
         throttlers: loginThrottlers(config.loginRateLimit),
+        // The guard sets one standard Retry-After itself, in place of per-limit headers.
+        setHeaders: false,
       }),
     }),
     JwtModule.registerAsync({
