@@ -104,8 +104,8 @@ async function benchKubernetes(work, repository, results) {
 
     progress('measuring the floor: the same Job created directly in the fake');
     const floor = await measureFakeJobRun(fake, runs, perJob.lastJobName);
-    results.push(['kubernetes: sync echo job p50', ms(latency.p50), `fake runs the Job in ${ms(floor.p50)}`, `+${ms(latency.p50 - floor.p50)}`, 'overhead over the fake reported', null]);
-    results.push(['kubernetes: sync echo job p99', ms(latency.p99), `fake runs the Job in ${ms(floor.p99)}`, `+${ms(latency.p99 - floor.p99)}`, '', null]);
+    results.push(['kubernetes: sync echo job p50', ms(latency.p50), `fake runs the Job in ${ms(floor.p50)}`, signedMs(latency.p50 - floor.p50), 'overhead over the fake reported', null]);
+    results.push(['kubernetes: sync echo job p99', ms(latency.p99), `fake runs the Job in ${ms(floor.p99)}`, signedMs(latency.p99 - floor.p99), '', null]);
   } finally {
     await server?.stop();
     await fake.stop();
@@ -360,6 +360,11 @@ function percentiles(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (fraction) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
   return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** Formats a difference in milliseconds with its sign, such as +12.1 ms or -3.0 ms. */
+function signedMs(value) {
+  return `${value >= 0 ? '+' : ''}${ms(value)}`;
 }
 
 function ms(value) {
