@@ -765,6 +765,23 @@ describe.each(testTargets())(
         expect(server.logs).not.toContain('Deadlock');
       });
 
+      it('concurrent saves of several owners all succeed', async () => {
+        const names = await Promise.all(
+          Array.from({ length: 6 }, () => createOwner({ FIRST: 'value' })),
+        );
+
+        const responses = await Promise.all(
+          names.flatMap((name, index) => [
+            api.post(`${ownerPath(name)}/secret`, { [`KEY_${index}`]: 'value' }),
+            api.delete(`${ownerPath(name)}/secret`),
+            api.post(`${ownerPath(name)}/secret`, { SECOND: 'value' }),
+          ]),
+        );
+
+        expect(responses.map((response) => response.status)).toEqual(responses.map(() => 200));
+        expect(server.logs).not.toContain('Deadlock');
+      });
+
       it('patch merges secrets like post', async () => {
         const name = await createOwner({ DROP: 'value', KEEP: 'value', CHANGE: 'value' });
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 import { DomainError } from '../common/domain-error';
 import { secretKeyProblem } from '../common/names';
 import { SecretEntity, SecretOwnerKind } from './secret.entity';
@@ -18,6 +19,16 @@ export class SecretsService {
     @Inject(SECRET_STORE) private readonly store: SecretStore,
   ) {}
 
+  /**
+   * READ COMMITTED on MySQL and MariaDB. Under their default REPEATABLE READ, replacing the
+   * secret rows of one owner takes gap locks that reach the rows of the next owner, so saves to
+   * two owners at once could deadlock. The owner's row lock already orders saves to one owner.
+   * SQLite runs one transaction at a time and keeps its default.
+   */
+  private get isolationLevel(): IsolationLevel {
+    return this.dataSource.options.type === 'mysql' ? 'READ COMMITTED' : 'SERIALIZABLE';
+  }
+
   /** Location of the values: the database, or Kubernetes Secrets. */
   get location(): SecretStore['location'] {
     return this.store.location;
@@ -34,7 +45,7 @@ export class SecretsService {
     changes: SecretChange[],
     writeRecords: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.dataSource.transaction(this.isolationLevel, async (manager) => {
       const result = await writeRecords(manager);
       const staged = await this.store.stage(changes);
       await this.store.record(staged, manager);
