@@ -15,6 +15,17 @@ export interface StartOptions {
   databaseUrl?: string;
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /**
+   * A command and its arguments that run the server, such as bwrap with its mounts; the node
+   * binary and the server's main.js are appended. Stopping the server signals this command.
+   */
+  wrapper?: string[];
+}
+
+/** Returns the program and arguments that start the server, inside wrapper when given. */
+function serverCommand(wrapper: string[] = []): [string, string[]] {
+  const command = [...wrapper, process.execPath, MAIN];
+  return [command[0], command.slice(1)];
 }
 
 /** A Kriten server started from the build in dist/, as `npm start` runs it, on a random port. */
@@ -42,7 +53,8 @@ export class KritenServer {
 
   static async start(options: StartOptions = {}): Promise<KritenServer> {
     const dataDir = options.dataDir ?? makeTempDir('kriten-e2e-');
-    const child = spawn(process.execPath, [MAIN], {
+    const [program, args] = serverCommand(options.wrapper);
+    const child = spawn(program, args, {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         PORT: '0',
@@ -113,9 +125,11 @@ export class KritenServer {
 /** Runs a server start that must fail, and returns its exit code and output. */
 export async function startExpectingFailure(
   env: Record<string, string>,
+  options: Pick<StartOptions, 'wrapper'> = {},
 ): Promise<{ code: number | null; output: string }> {
   const dataDir = makeTempDir('kriten-e2e-');
-  const child = spawn(process.execPath, [MAIN], {
+  const [program, args] = serverCommand(options.wrapper);
+  const child = spawn(program, args, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: '0', KRITEN_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -44,11 +44,16 @@ export interface FakeKubeOptions {
    * run's folder (KRITEN_TEST_TMPDIR) when it is set. The fake's state folder stays hidden.
    */
   sharedHostPaths?: string[];
+  /**
+   * PEM private key and certificate to serve HTTPS with, as a real API server does; plain
+   * HTTP when absent. The certificate must name 127.0.0.1 in its subjectAltName.
+   */
+  tls?: { key: string; cert: string };
 }
 
 /** A running fake Kubernetes API server. */
 export interface FakeKube {
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT`, or `https://` with the `tls` option. */
   readonly url: string;
   /** The first namespace, which kubeconfigs name as the context's namespace. */
   readonly namespace: string;
@@ -140,6 +145,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     sharedHostPaths:
       options.sharedHostPaths ??
       (process.env.KRITEN_TEST_TMPDIR === undefined ? [] : [process.env.KRITEN_TEST_TMPDIR]),
+    tls: options.tls,
   });
   const tokens = options.tokens ?? [randomToken()];
   for (const token of tokens) {
@@ -148,7 +154,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   let currentToken = tokens[0];
   const tokenFiles = new Set<string>();
   const port = await server.listen();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
 
   return {
     url,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { GarbageCollector } from './garbage-collector';
 import { parseJson, readBody, routeOf, verbOf, withoutTypeMeta, type Route } from './http-routing';
@@ -85,6 +86,8 @@ export interface ServerSettings {
   stateDir: string;
   bwrapPath: string;
   sharedHostPaths: string[];
+  /** PEM key and certificate to serve HTTPS with; plain HTTP when absent. */
+  tls?: { key: string; cert: string };
 }
 
 /** The HTTP side of the fake: routing, authentication, authorization, CRUD, watches and logs. */
@@ -136,7 +139,7 @@ export class FakeApiServer {
         status: { phase: 'Active' },
       });
     }
-    this.server = createServer((request, response) => {
+    const listener = (request: IncomingMessage, response: ServerResponse) => {
       this.handle(request, response).catch((error: unknown) => {
         const apiError =
           error instanceof ApiError
@@ -148,7 +151,11 @@ export class FakeApiServer {
           response.destroy();
         }
       });
-    });
+    };
+    this.server =
+      settings.tls === undefined
+        ? createServer(listener)
+        : createHttpsServer(settings.tls, listener);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

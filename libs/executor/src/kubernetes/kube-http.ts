@@ -23,6 +23,23 @@ export class KubernetesApiError extends Error {
 /** The API server could not be reached at all. */
 export class KubernetesUnreachableError extends Error {}
 
+/** The API server answered, but its TLS certificate failed verification against the CA. */
+export class KubernetesCertificateError extends KubernetesUnreachableError {}
+
+/** Codes that Node.js 20 gives to errors of TLS certificate verification. */
+const CERTIFICATE_ERROR_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
 type Query = Record<string, string | number | boolean | undefined>;
 
 /** Milliseconds without a byte from the API server after which a request fails, except watches and followed logs. */
@@ -179,6 +196,14 @@ export class KubeHttp {
       request.once('error', (error: NodeJS.ErrnoException) => {
         if (error.name === 'AbortError') {
           reject(error);
+          return;
+        }
+        if (error.code !== undefined && CERTIFICATE_ERROR_CODES.has(error.code)) {
+          reject(
+            new KubernetesCertificateError(
+              `the TLS certificate of the Kubernetes API at ${this.auth.server} failed verification: ${error.message}`,
+            ),
+          );
           return;
         }
         reject(

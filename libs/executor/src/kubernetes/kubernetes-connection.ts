@@ -44,8 +44,6 @@ export function connectToKubernetes(settings: ConnectionSettings): KubernetesCon
   let source: string;
   let podNamespace: string | undefined;
   if (settings.serviceHost !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN)) {
-    // NOTE: no test runs this branch, because it needs a service-account mount and an HTTPS
-    // API server; the tests cover kubeconfigs, including a token file that rotates.
     config.loadFromCluster();
     source = 'the pod service account';
     podNamespace = readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim() || undefined;

@@ -9,7 +9,11 @@ import type {
 import type { ExecutorLogger } from '../local/local-executor-options';
 import { followJobLog, type LogSource } from './job-log-follower';
 import { buildJobManifest, CLONE_CONTAINER, JOB_ID_LABEL, MAIN_CONTAINER } from './job-spec';
-import { KubernetesUnreachableError, KubernetesApiError } from './kube-http';
+import {
+  KubernetesApiError,
+  KubernetesCertificateError,
+  KubernetesUnreachableError,
+} from './kube-http';
 import { describePermission, KubernetesApi, type Permission } from './kubernetes-api';
 import type { KubernetesExecutorOptions } from './kubernetes-executor-options';
 import type { Job, ObjectMeta, Pod } from './kubernetes-types';
@@ -370,6 +374,12 @@ export class KubernetesExecutor implements JobExecutor {
         }
       }
     } catch (error) {
+      if (error instanceof KubernetesCertificateError) {
+        throw new Error(
+          `${error.message}; check that the CA certificate in ${this.options.connectionSource} is the one that signed the API server's certificate`,
+          { cause: error },
+        );
+      }
       if (error instanceof KubernetesUnreachableError) {
         throw new Error(
           `${error.message}; check the server address in ${this.options.connectionSource} and that the API server runs`,
