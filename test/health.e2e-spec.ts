@@ -49,6 +49,10 @@ describe.each(databaseTargets())('health endpoints on $name', (target: DatabaseT
     await target.drop(databaseUrl);
   });
 
+  it('start logs no warning', () => {
+    expect(server.logs).not.toMatch(/\bWARN\b/);
+  });
+
   it('liveness responds without credentials', async () => {
     const response = await anonymous.get('/healthz');
 
