@@ -9,6 +9,10 @@ import type { DataSource, EntityManager } from 'typeorm';
  * writes. Queuing them keeps each transaction whole. MySQL and MariaDB give every transaction a
  * pooled connection of its own and are left alone.
  *
+ * NOTE: statements outside any transaction still run on the shared connection, so one that
+ * runs while a transaction awaits (such as a secret save waiting for the Kubernetes API)
+ * becomes part of that transaction and is undone if it rolls back.
+ *
  * Code inside a transaction uses the manager it was given. Starting another transaction through
  * the DataSource there would wait for the outer one forever.
  */
