@@ -69,12 +69,10 @@ function hasOldKustomize(): boolean {
 function writeOverlay(folder: string, lines: string[], envFile?: string): void {
   const base = relative(folder, join(ROOT, 'k8s'));
   const old = hasOldKustomize();
-  const kustomization = [
-    ...(old ? ['bases:'] : ['resources:']),
-    `  - ${base}`,
-    ...lines,
-    ...(envFile ? (old ? [`    env: ${envFile}`] : [`    envs: [${envFile}]`]) : []),
-  ];
+  const kustomization = [...(old ? ['bases:'] : ['resources:']), `  - ${base}`, ...lines];
+  if (envFile !== undefined) {
+    kustomization.push(old ? `    env: ${envFile}` : `    envs: [${envFile}]`);
+  }
   writeFileSync(join(folder, 'kustomization.yaml'), `${kustomization.join('\n')}\n`);
 }
 
@@ -194,7 +192,7 @@ describe('Kubernetes manifests', () => {
     const binding = findObject(moved, 'RoleBinding', 'kriten');
 
     // kustomize before v4 moves the namespaced objects but leaves the Namespace object's own
-    // name, which is why the README asks for kubectl 1.27 or newer.
+    // name. For that reason the README requires kubectl 1.27 or newer.
     expect(findObject(moved, 'Namespace', hasOldKustomize() ? 'kriten' : 'tools')).toBeDefined();
     expect(binding.metadata.namespace).toBe('tools');
     expect(binding.subjects[0].namespace).toBe('tools');
@@ -571,7 +569,7 @@ describe('Role against the kubernetes executor', () => {
     }
   });
 
-  /** The Role entries, as `group/resource verb`, that the recorded calls used. */
+  /** Returns the Role entries, as `group/resource verb`, that the recorded calls used. */
   function usedPermissions(): Set<string> {
     return new Set(
       runtime
@@ -609,8 +607,8 @@ describe('Role against the kubernetes executor', () => {
   });
 
   it('readiness repeats no start-up calls', async () => {
-    // The permission check runs only at start; watches may relist at any time, so lists
-    // would not tell a repeated start from a watch that resumed.
+    // The permission check runs only at start. Watches may relist at any time, so lists
+    // cannot distinguish a repeated start from a watch that resumed.
     const startupCalls = () =>
       runtime.calls().filter((call) => call.resource === 'selfsubjectaccessreviews').length;
     const before = startupCalls();

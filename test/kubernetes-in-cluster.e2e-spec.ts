@@ -50,7 +50,7 @@ class ProjectedServiceAccount {
 /**
  * Returns the bwrap command that shows dir at the pod's service-account path to the server
  * only. The folder that /var/run resolves to is covered by an empty tmpfs, so the mount point
- * is created in that tmpfs and never on the host, and the server sees none of the host's /run.
+ * is created in that tmpfs and never on the host, and none of the host's /run is visible to the server.
  */
 function serviceAccountSandbox(dir: string): string[] {
   const runDir = realpathSync('/var/run');

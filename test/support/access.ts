@@ -28,11 +28,11 @@ export function uniqueName(prefix: string): string {
 
 async function expectOk(
   response: Promise<{ status: number; text: string }>,
-  what: string,
+  action: string,
 ): Promise<void> {
   const { status, text } = await response;
   if (status !== 200) {
-    throw new Error(`${what} failed with ${status}: ${text}`);
+    throw new Error(`${action} failed with ${status}: ${text}`);
   }
 }
 

@@ -67,8 +67,8 @@ export interface JobEventSink {
   jobEnded(jobId: string, outcome: JobOutcome): Promise<void>;
   /**
    * Returns whether the job is still recorded as queued or running. An executor that shares
-   * its jobs with other servers asks before it records the end of a job that another server
-   * launched.
+   * its jobs with other servers calls it before it records the end of a job that another
+   * server launched.
    */
   isUnfinished?(jobId: string): Promise<boolean>;
 }

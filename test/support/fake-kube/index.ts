@@ -76,7 +76,7 @@ export interface FakeKube {
    * the file.
    */
   rotateToken(newToken: string, options?: { keepOld?: boolean }): void;
-  /** Makes a token answer 401 from now on. */
+  /** Rejects a token with 401 from now on. */
   revokeToken(token: string): void;
   /** Denies a permission, both for requests and for SelfSubjectAccessReviews. */
   deny(permission: DeniedPermission): void;

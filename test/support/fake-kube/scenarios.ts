@@ -39,7 +39,7 @@ export class ScenarioRegistry {
       ...(((pod.spec as Json).initContainers as Json[] | undefined) ?? []),
       ...(((pod.spec as Json).containers as Json[] | undefined) ?? []),
     ].map((container) => container.image);
-    const taken: PodScenario[] = [];
+    const matched: PodScenario[] = [];
     for (const scenario of this.scenarios) {
       if (scenario.times !== undefined && scenario.times <= 0) {
         continue;
@@ -62,8 +62,8 @@ export class ScenarioRegistry {
       if (scenario.times !== undefined) {
         scenario.times--;
       }
-      taken.push(scenario);
+      matched.push(scenario);
     }
-    return taken;
+    return matched;
   }
 }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class CreateApiTokenDto {
-  /** What the token is for. */
+  /** Purpose of the token. */
   @IsOptional()
   @IsString()
   @MaxLength(1024)
@@ -53,7 +53,7 @@ export class ApiTokenDto {
   updated_time: string;
 }
 
-/** A new token: the only answer that contains the token itself. */
+/** A new token. This is the only response that contains the token itself. */
 export class CreatedApiTokenDto extends ApiTokenDto {
   /** Send it as the `Token` header. Shown once: only a keyed hash is stored. */
   token: string;

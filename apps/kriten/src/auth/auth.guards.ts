@@ -128,8 +128,8 @@ export class PermissionGuard implements CanActivate {
     if ('param' in source) {
       return String(request.params[source.param]);
     }
-    // An unknown user is checked under the name as given, so the handler answers 404 to a caller
-    // who could see such a user and everyone else gets 403.
+    // An unknown user is checked under the name as given, so the handler returns 404 to a
+    // caller who could read such a user, and everyone else gets 403.
     const reference = String(request.params[source.userParam]);
     const user = await this.users.findByReference(reference);
     return user?.username ?? reference;

@@ -17,7 +17,7 @@ interface GrantRow {
 export class AuthorizationService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Returns the caller as a request sees it, with their permissions loaded in one query. */
+  /** Returns the caller attached to a request, with their permissions loaded in one query. */
   async authenticate(user: UserEntity): Promise<AuthenticatedUser> {
     const caller: AuthenticatedUser = {
       id: user.id,

@@ -23,7 +23,7 @@ export type RoleResource = Resource | '*';
 /** The id that stands for every id of a resource. */
 export const ALL_IDS = '*';
 
-/** What one role grants. */
+/** Access that one role grants. */
 export interface Grant {
   resource: string;
   access: string;
@@ -58,9 +58,9 @@ export class PermissionSet {
   }
 
   /**
-   * Checks `access` on one id of a resource. Without an id the check is about the collection:
-   * reading it (a list) needs read access to at least one id, and the list is then filtered;
-   * writing to it (creating) needs access to every id (`*`).
+   * Checks `access` on one id of a resource. Without an id the check is about the collection.
+   * Reading it (a list) needs read access to at least one id, because the list is then
+   * filtered. Writing to it (creating) needs access to every id (`*`).
    */
   allows(resource: Resource, access: Access, id?: string): boolean {
     const scope = this.idsFor(resource, access);

@@ -12,10 +12,10 @@ export function gitUrlProblem(value: unknown): string | null {
     return 'gitURL must be at most 2048 characters';
   }
   // A rejected URL may still carry a password, so messages quote it with the password masked.
-  const shown = redactUrl(value);
+  const redacted = redactUrl(value);
   // eslint-disable-next-line no-control-regex -- control characters are what this rejects
   if (/[\s\x00-\x1f\x7f]/.test(value) || value.startsWith('-')) {
-    return `gitURL '${shown}' is invalid: it must not start with '-' or contain spaces or control characters`;
+    return `gitURL '${redacted}' is invalid: it must not start with '-' or contain spaces or control characters`;
   }
   if (SCP_LIKE.test(value)) {
     return null;
@@ -25,10 +25,10 @@ export function gitUrlProblem(value: unknown): string | null {
   try {
     url = new URL(value);
   } catch {
-    return `gitURL '${shown}' is invalid: use https://host/path.git, ssh://, git@host:path or file:///path`;
+    return `gitURL '${redacted}' is invalid: use https://host/path.git, ssh://, git@host:path or file:///path`;
   }
   if (!ALLOWED_PROTOCOLS.includes(url.protocol)) {
-    return `gitURL '${shown}' uses the unsupported scheme '${url.protocol}': use one of ${ALLOWED_PROTOCOLS.join(', ')}`;
+    return `gitURL '${redacted}' uses the unsupported scheme '${url.protocol}': use one of ${ALLOWED_PROTOCOLS.join(', ')}`;
   }
   if (url.password) {
     return "gitURL must not contain a password: put the access token in the runner's token field";

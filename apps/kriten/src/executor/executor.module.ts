@@ -40,8 +40,8 @@ function createLocalExecutor(config: KritenConfig): LocalExecutor {
  * here, so that a server on the local executor does not carry them in memory.
  */
 function createKubernetesExecutor(config: KritenConfig): KubernetesExecutor {
-  // The build rewrites the @kriten alias in import statements only; this relative path holds
-  // in the sources and in dist/.
+  // The build rewrites the @kriten alias in import statements only, so this require uses a
+  // relative path, which is valid in the sources and in dist/.
   const { connectToKubernetes, KubernetesApi, KubernetesExecutor } =
     require('../../../../libs/executor/src/kubernetes') as KubernetesLibrary;
   const connection = connectToKubernetes({

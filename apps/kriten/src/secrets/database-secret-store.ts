@@ -30,8 +30,8 @@ export class DatabaseSecretStore implements SecretStore {
         await manager.getRepository(SecretEntity).delete({ ownerKind: kind, ownerName: name });
         continue;
       }
-      // The caller holds the owner's row lock, and the read locks the rows too, so it sees the
-      // latest committed values and two merges do not lose an update.
+      // The caller has locked the owner's row, and the read locks the secret rows too, so it
+      // reads the latest committed values and two merges do not lose an update.
       const current = change.action === 'merge' ? await this.read(kind, name, manager) : {};
       const values =
         change.action === 'merge'

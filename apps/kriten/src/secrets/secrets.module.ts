@@ -49,8 +49,9 @@ async function createKubernetesSecretStore(
   secrets: Repository<SecretEntity>,
 ): Promise<SecretStore> {
   const { CoreV1Api } = await import('@kubernetes/client-node');
-  // The build rewrites the @kriten alias in import statements only, and a static import would
-  // load client-node for every executor; this relative path holds in the sources and in dist/.
+  // A static import would load client-node for every executor, and the build rewrites the
+  // @kriten alias in import statements only. This relative path is valid in the sources and in
+  // dist/.
   const { connectToKubernetes } =
     require('../../../../libs/executor/src/kubernetes') as KubernetesLibrary;
   const connection = connectToKubernetes({

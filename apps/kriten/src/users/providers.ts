@@ -1,6 +1,6 @@
 export const LOCAL_PROVIDER = 'local';
 export const ACTIVE_DIRECTORY_PROVIDER = 'active_directory';
 
-/** Where a user or group comes from: Kriten's own database or the directory. */
+/** Source of a user or group: Kriten's own database or the directory. */
 export const PROVIDERS = [LOCAL_PROVIDER, ACTIVE_DIRECTORY_PROVIDER] as const;
 export type Provider = (typeof PROVIDERS)[number];

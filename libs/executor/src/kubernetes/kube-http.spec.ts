@@ -5,7 +5,7 @@ import type { WatchEvent } from './kubernetes-types';
 
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
 
-/** A local HTTP server whose answer each test sets. */
+/** A local HTTP server whose response each test sets. */
 class TestServer {
   handler: Handler = (_request, _body, response) => response.end('{}');
   private server: Server | undefined;

@@ -23,7 +23,7 @@ export class KubernetesApiError extends Error {
 /** The API server could not be reached at all. */
 export class KubernetesUnreachableError extends Error {}
 
-/** The API server answered, but its TLS certificate failed verification against the CA. */
+/** The API server responded, but its TLS certificate failed verification against the CA. */
 export class KubernetesCertificateError extends KubernetesUnreachableError {}
 
 /** Codes that Node.js 20 gives to errors of TLS certificate verification. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-/** Longest label value that Kubernetes accepts. */
+/** Maximum length of a label value that Kubernetes accepts. */
 export const MAX_LABEL_VALUE_LENGTH = 63;
 
 const LABEL_VALUE_PATTERN = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;

@@ -7,13 +7,13 @@ const PULL_ERROR_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImag
 /** Waiting reasons that never resolve by retrying. */
 const PERMANENT_WAITING_REASONS = new Set(['InvalidImageName', 'CreateContainerError']);
 
-/** What one pod of a job shows about the job's progress. */
+/** Progress of a job as one of its pods shows it. */
 export type PodObservation =
   | { kind: 'pending' }
   /** The image cannot be pulled; the job fails when this lasts past the grace period. */
   | { kind: 'pull-error'; reason: string }
   | { kind: 'running'; startedAt: Date }
-  /** The job's end. `cloneFailed` asks for the clone container's log in the reason. */
+  /** The job's end. `cloneFailed` adds the clone container's log to the reason. */
   | {
       kind: 'ended';
       status: 'succeeded' | 'failed';
@@ -129,7 +129,7 @@ function findStatus(
   return statuses?.find((status) => status.name === name);
 }
 
-/** How a Job's conditions say it ended, or undefined while it has not ended. */
+/** Returns how a Job's conditions report its end, or undefined while it has not ended. */
 export interface JobEnd {
   status: 'succeeded' | 'failed';
   reason?: string;
@@ -177,7 +177,7 @@ export function observeJob(job: Job): JobEnd | undefined {
   return undefined;
 }
 
-/** The last lines of a log, for a failure reason; a clone's output is short. */
+/** Returns the last lines of a log for a failure reason. A clone's output is short. */
 export function lastLines(text: string, count: number): string {
   const lines = text.split('\n').filter((line) => line.trim().length > 0);
   return lines.slice(-count).join('\n');

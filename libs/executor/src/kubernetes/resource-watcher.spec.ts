@@ -123,12 +123,12 @@ describe('ResourceWatcher', () => {
   });
 
   it('lists again when the watch request itself answers 410', async () => {
-    const gone = Object.assign(new Error('Gone'), { statusCode: 410 });
+    const expired = Object.assign(new Error('Gone'), { statusCode: 410 });
     const source = new ScriptedSource(
       [list('10'), list('40')],
       [
         async () => {
-          throw gone;
+          throw expired;
         },
       ],
     );

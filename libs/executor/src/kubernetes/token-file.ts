@@ -3,8 +3,9 @@ import { readFileSync, statSync } from 'node:fs';
 /**
  * A bearer token kept in a file that its issuer replaces, as the kubelet does with a service
  * account token. The file is checked on every use and read again as soon as it changed, so a
- * rotated token is used at once. client-node 1.4 reads an in-cluster token file at most once
- * a minute and a kubeconfig `token-file` only once, at load.
+ * rotated token is used at once. client-node 1.4, as its source reads, takes an in-cluster
+ * token file at most once a minute and a kubeconfig `token-file` only once, at load. The
+ * in-cluster e2e test fails without this class.
  */
 export class RotatingTokenFile {
   private token = '';

@@ -7,7 +7,7 @@ const READ_SIZE = 64 * 1024;
 
 /**
  * Streams an output file from its beginning while a job writes it, and ends after the last
- * bytes once `ended` returns true, or when the signal aborts. `ready` tells when the file
+ * bytes once `ended` returns true, or when the signal aborts. `ready` resolves when the file
  * exists. Bytes are decoded as UTF-8 across chunk boundaries.
  */
 export async function* followOutputFile(
